@@ -1,0 +1,1 @@
+"""Scene language: prompt grammar and safe expressions."""

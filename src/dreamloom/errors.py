@@ -1,0 +1,32 @@
+"""dreamloom's user-facing errors.
+
+Every failure a user can cause is raised as a :class:`DreamloomError` subclass whose message names the
+setting or file at fault and says what to do. The CLI prints the message alone (no traceback) and exits
+with the error's ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class DreamloomError(Exception):
+    """A problem the user can fix; the message is complete and printed as is."""
+
+    exit_code: int = 1
+
+
+class SettingsError(DreamloomError):
+    """A bad setting, config file or command-line override (exit code 2, like argparse)."""
+
+    exit_code = 2
+
+
+class PromptError(SettingsError):
+    """A scene, prompt or expression that cannot be parsed or is not allowed."""
+
+
+class InputFileError(DreamloomError):
+    """A file named by a setting (image, mask, video, audio) is missing, unreadable or corrupt."""
+
+
+class WeightsError(DreamloomError):
+    """Model weights are missing, corrupt or cannot be fetched."""
