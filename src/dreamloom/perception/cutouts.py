@@ -1,0 +1,159 @@
+"""Random square cutouts of the image, drawn first and then cut out in one batched operation.
+
+Sampling follows pytti-core's ``pytti_classic`` sampler (prompts-and-perceptors.md §4.3) but keeps offsets
+and sizes continuous (no integer truncation, no +1 off-by-one). Application is one ``roi_align`` call over
+all boxes: ``sampling_ratio=-1`` averages ``ceil(crop/size)²`` bilinear samples per output pixel, which is
+area averaging when downscaling (pytti used ``adaptive_avg_pool2d``) and bilinear when upscaling.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torchvision.ops import roi_align
+
+from dreamloom.errors import SettingsError
+from dreamloom.perception.draws import normal, uniform
+
+__all__ = ["BorderMode", "CutoutParams", "sample_cutouts", "apply_cutouts", "pad_image"]
+
+
+class BorderMode(enum.Enum):
+    """How cutouts that reach past the image edge are filled (pytti's ``border_mode``)."""
+
+    CLAMP = "clamp"  # offsets are clamped so cutouts stay inside the image
+    MIRROR = "mirror"  # reflect without repeating the edge pixel
+    WRAP = "wrap"  # the image tiles periodically
+    BLACK = "black"  # zeros outside the image
+    SMEAR = "smear"  # the edge pixel repeats
+
+    @classmethod
+    def parse(cls, value: str | BorderMode) -> BorderMode:
+        """Accept pytti's spellings (any case) at the settings edge."""
+        if isinstance(value, BorderMode):
+            return value
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            names = ", ".join(m.value for m in cls)
+            raise SettingsError(f"border_mode: unknown value {value!r}; use one of {names}") from None
+
+
+@dataclass(frozen=True)
+class CutoutParams:
+    """Where the cutouts of one draw lie, as fractions of the (unpadded) image.
+
+    ``offsets[:, 0]`` / ``sizes[:, 0]`` are fractions of the width, ``[:, 1]`` of the height; the crops are
+    square in pixels, so the two size fractions differ on non-square images. ``border`` is the
+    ``cutout_border`` the draw used: how far (as a fraction of each side) a cutout may reach past the edge.
+
+    Shape: offsets [N, 2], sizes [N, 2].
+    """
+
+    offsets: torch.Tensor
+    sizes: torch.Tensor
+    border: float
+
+    def __len__(self) -> int:
+        return self.offsets.shape[0]
+
+    @property
+    def centers(self) -> torch.Tensor:
+        """Cutout centres as image fractions. Shape: [N, 2]."""
+        return self.offsets + self.sizes / 2
+
+    def chunk(self, count: int) -> tuple[CutoutParams, ...]:
+        """Split into ``count`` consecutive micro-batches (for gradient accumulation)."""
+        offsets = self.offsets.chunk(count)
+        sizes = self.sizes.chunk(count)
+        return tuple(CutoutParams(o, s, self.border) for o, s in zip(offsets, sizes))
+
+
+def sample_cutouts(
+    generator: torch.Generator,
+    count: int,
+    *,
+    cut_pow: float,
+    cutout_border: float,
+    border_mode: BorderMode | str,
+    device: torch.device,
+    image_hw: tuple[int, int],
+    cut_size: int,
+) -> CutoutParams:
+    """Draw ``count`` cutouts with pytti's distribution for an image of ``image_hw`` = (H, W) pixels.
+
+    The side is ``min(H, W) · g^cut_pow`` with ``g ~ Normal(0.8, 0.3)`` clipped to ``[cut_size/min(H,W), 1]``
+    before the power (pytti quirk 13: crops smaller than ``cut_size`` occur). Offsets are uniform over the
+    range extended by the border; in clamp mode they are then clamped into the image (so they pile up at the
+    edges, as in pytti); in the other modes a cutout may overhang by at most ``min(border, size)``.
+    Source: pytti-core ``Perceptor/cutouts/samplers.py`` (prompts-and-perceptors.md §4.3).
+    """
+    mode = BorderMode.parse(border_mode)
+    height, width = image_hw
+    short = min(height, width)
+    low = min(cut_size / short, 1.0)
+    g = (normal(generator, (count,), device) * 0.3 + 0.8).clamp(low, 1.0)
+    side = g.pow(cut_pow) * short
+    sizes = torch.stack([side / width, side / height], dim=1)
+    border = min(max(cutout_border, 0.0), 1.0)
+    u = uniform(generator, (count, 2), device)
+    if mode is BorderMode.CLAMP:
+        offsets = (u * (1 - sizes + 2 * border) - border).clamp(min=0.0)
+        offsets = torch.minimum(offsets, 1 - sizes)
+    else:
+        reach = sizes.clamp(max=border)
+        offsets = u * (1 - sizes + 2 * reach) - reach
+    return CutoutParams(offsets=offsets, sizes=sizes, border=border)
+
+
+def _border_index(n: int, pad: int, mode: BorderMode, device: torch.device) -> torch.Tensor:
+    """Source index for each of the ``n + 2·pad`` positions of a padded axis."""
+    index = torch.arange(-pad, n + pad, device=device)
+    if mode is BorderMode.WRAP:
+        return index.remainder(n)
+    if mode is BorderMode.MIRROR and n > 1:
+        period = 2 * (n - 1)
+        folded = index.remainder(period)
+        return torch.where(folded >= n, period - folded, folded)
+    return index.clamp(0, n - 1)
+
+
+def pad_image(image: torch.Tensor, pad_x: int, pad_y: int, border_mode: BorderMode) -> torch.Tensor:
+    """Pad every side by any amount (also more than the image side, unlike ``F.pad`` reflect/circular).
+
+    Shape: [B, C, H, W] -> [B, C, H + 2·pad_y, W + 2·pad_x].
+    """
+    if border_mode is BorderMode.BLACK:
+        return F.pad(image, (pad_x, pad_x, pad_y, pad_y))
+    _, _, height, width = image.shape
+    rows = _border_index(height, pad_y, border_mode, image.device)
+    cols = _border_index(width, pad_x, border_mode, image.device)
+    return image.index_select(2, rows).index_select(3, cols)
+
+
+def apply_cutouts(
+    image: torch.Tensor, params: CutoutParams, size: int, border_mode: BorderMode | str
+) -> torch.Tensor:
+    """Cut every box of ``params`` out of ``image`` and resize it to ``size``² in one ``roi_align``.
+
+    Differentiable with respect to ``image``; makes no host synchronisation.
+    Shape: image [1, 3, H, W] -> [N, 3, size, size].
+    """
+    mode = BorderMode.parse(border_mode)
+    _, _, height, width = image.shape
+    pad_x = pad_y = 0
+    if mode is not BorderMode.CLAMP:
+        pad_x = math.ceil(params.border * width) + 1
+        pad_y = math.ceil(params.border * height) + 1
+        image = pad_image(image, pad_x, pad_y, mode)
+    scale = torch.tensor([width, height], device=image.device, dtype=image.dtype)
+    shift = torch.tensor([pad_x, pad_y], device=image.device, dtype=image.dtype)
+    start = params.offsets.to(image.dtype) * scale + shift
+    end = start + params.sizes.to(image.dtype) * scale
+    batch_index = torch.zeros_like(start[:, :1])
+    boxes = torch.cat([batch_index, start, end], dim=1)
+    return roi_align(image, boxes, size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)

@@ -1,0 +1,152 @@
+"""Cutout sampling statistics, batched application against a per-cutout reference, border modes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dreamloom.errors import SettingsError
+from dreamloom.perception.cutouts import (
+    BorderMode,
+    CutoutParams,
+    apply_cutouts,
+    pad_image,
+    sample_cutouts,
+)
+
+CPU = torch.device("cpu")
+
+
+def _draw(mode: BorderMode, count: int = 20000, hw: tuple[int, int] = (512, 512), seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return sample_cutouts(
+        g, count, cut_pow=2.0, cutout_border=0.25, border_mode=mode, device=CPU, image_hw=hw, cut_size=224
+    )
+
+
+def _expected_size_stats(low: float, cut_pow: float) -> tuple[float, float]:
+    """Mean of clip(g, low, 1)^cut_pow for g ~ N(0.8, 0.3), and P(g >= 1), by numeric integration."""
+    g = torch.linspace(-3, 5, 400001, dtype=torch.float64)
+    density = torch.exp(-((g - 0.8) ** 2) / (2 * 0.09)) / math.sqrt(2 * math.pi * 0.09)
+    step = float(g[1] - g[0])
+    mean = float((g.clamp(low, 1.0) ** cut_pow * density).sum() * step)
+    p_full = 0.5 * math.erfc((1.0 - 0.8) / (0.3 * math.sqrt(2)))
+    return mean, p_full
+
+
+def test_size_distribution_matches_pytti() -> None:
+    params = _draw(BorderMode.CLAMP)
+    side = params.sizes[:, 0].double()
+    mean, p_full = _expected_size_stats(224 / 512, 2.0)
+    assert abs(float(side.mean()) - mean) < 0.006
+    assert abs(float((side >= 1 - 1e-6).double().mean()) - p_full) < 0.01
+    assert float(side.min()) >= (224 / 512) ** 2 - 1e-6
+    assert float(side.max()) <= 1.0 + 1e-6
+
+
+def test_clamp_offsets_pile_up_at_edges_and_stay_inside() -> None:
+    params = _draw(BorderMode.CLAMP)
+    off, size = params.offsets.double(), params.sizes.double()
+    assert bool((off >= 0).all()) and bool((off + size <= 1 + 1e-6).all())
+    partial = size[:, 0] < 1 - 1e-6  # full-size cutouts sit at offset 0 and at the far edge at once
+    s, ox = size[partial, 0], off[partial, 0]
+    # P(offset clamped to 0) = E[border / (1 - s + 2 border)]; same mass at the far edge.
+    expected = float((0.25 / (1 - s + 0.5)).mean())
+    at_zero = float((ox == 0).double().mean())
+    assert abs(at_zero - expected) < 0.01
+    at_end = float((ox >= 1 - s - 1e-6).double().mean())
+    assert abs(at_end - expected) < 0.01
+
+
+@pytest.mark.parametrize("mode", [BorderMode.MIRROR, BorderMode.WRAP, BorderMode.BLACK, BorderMode.SMEAR])
+def test_padded_modes_overhang_by_at_most_min_border_size(mode: BorderMode) -> None:
+    params = _draw(mode, count=5000)
+    off, size = params.offsets.double(), params.sizes.double()
+    reach = size.clamp(max=0.25)
+    assert bool((off >= -reach - 1e-6).all())
+    assert bool((off + size <= 1 + reach + 1e-6).all())
+    assert float((off < 0).all(dim=1).double().mean()) > 0.05  # both axes overhang sometimes
+    centre_mean = params.centers.double().mean(dim=0)
+    assert torch.allclose(centre_mean, torch.full((2,), 0.5, dtype=torch.float64), atol=0.01)
+
+
+def test_non_square_image_gives_square_pixel_crops() -> None:
+    params = _draw(BorderMode.CLAMP, count=100, hw=(200, 400))
+    assert torch.allclose(params.sizes[:, 0] * 400, params.sizes[:, 1] * 200)
+    assert float(params.sizes[:, 1].max()) <= 1 + 1e-6
+
+
+def test_same_seed_same_cutouts() -> None:
+    a, b = _draw(BorderMode.WRAP, count=10, seed=3), _draw(BorderMode.WRAP, count=10, seed=3)
+    assert torch.equal(a.offsets, b.offsets) and torch.equal(a.sizes, b.sizes)
+
+
+def test_border_mode_accepts_pytti_spellings_and_rejects_others() -> None:
+    assert BorderMode.parse("Mirror") is BorderMode.MIRROR
+    with pytest.raises(SettingsError, match="border_mode"):
+        BorderMode.parse("reflect")
+
+
+@pytest.mark.parametrize(
+    ("mode", "torch_mode"), [(BorderMode.MIRROR, "reflect"), (BorderMode.WRAP, "circular"), (BorderMode.SMEAR, "replicate")]
+)
+def test_pad_image_matches_torch_pad_for_small_pads(mode: BorderMode, torch_mode: str) -> None:
+    image = torch.rand(1, 3, 7, 9)
+    assert torch.equal(pad_image(image, 4, 3, mode), F.pad(image, (4, 4, 3, 3), mode=torch_mode))
+
+
+def test_pad_image_handles_pads_larger_than_the_image() -> None:
+    image = torch.rand(1, 1, 3, 4)
+    wrapped = pad_image(image, 9, 7, BorderMode.WRAP)
+    assert torch.equal(wrapped[..., 7:10, 1:5], image)  # rows -7..-5 and cols -8..-5 are one period back
+    mirrored = pad_image(image, 9, 7, BorderMode.MIRROR)
+    rows = [mirrored[..., 7 + r, 9:13] for r in (-5, -1, 3, 4, 6)]  # reflect: ... 1 0 1 2 1 0 1 2 1 0 ...
+    for row, source in zip(rows, (1, 1, 1, 0, 2)):
+        assert torch.equal(row, image[..., source, :])
+
+
+def _reference_cutouts(image: torch.Tensor, params: CutoutParams, size: int, mode: BorderMode, pad: int):
+    """Naive loop: pad, slice each integer crop, area-average it to ``size`` (pytti's per-cutout path)."""
+    padded = pad_image(image, pad, pad, mode) if mode is not BorderMode.CLAMP else image
+    shift = pad if mode is not BorderMode.CLAMP else 0
+    _, _, h, w = image.shape
+    crops = []
+    for (ox, oy), (sx, sy) in zip(params.offsets.tolist(), params.sizes.tolist()):
+        x0, y0 = round(ox * w) + shift, round(oy * h) + shift
+        crop = padded[..., y0 : y0 + round(sy * h), x0 : x0 + round(sx * w)]
+        crops.append(F.adaptive_avg_pool2d(crop, size))
+    return torch.cat(crops)
+
+
+@pytest.mark.parametrize("mode", list(BorderMode))
+def test_batched_cutouts_equal_per_cutout_reference(mode: BorderMode) -> None:
+    image = torch.rand(1, 3, 24, 24, dtype=torch.float64)
+    # integer pixel boxes whose sides are multiples of the output size, some overhanging the edge
+    boxes = [(0, 0, 24), (8, 4, 16), (12, 12, 12), (-4, -6, 8), (20, -2, 8), (6, 18, 12)]
+    if mode is BorderMode.CLAMP:
+        boxes = [(max(x, 0), max(y, 0), s) for x, y, s in boxes if x >= 0 and y >= 0 and x + s <= 24 and y + s <= 24]
+    offsets = torch.tensor([[x / 24, y / 24] for x, y, _ in boxes], dtype=torch.float64)
+    sizes = torch.tensor([[s / 24, s / 24] for *_, s in boxes], dtype=torch.float64)
+    params = CutoutParams(offsets, sizes, border=0.25)
+    batched = apply_cutouts(image, params, 4, mode)
+    reference = _reference_cutouts(image, params, 4, mode, pad=math.ceil(0.25 * 24) + 1)
+    assert torch.allclose(batched, reference, atol=1e-12)
+
+
+def test_gradients_reach_the_image() -> None:
+    image = torch.rand(1, 3, 10, 10, dtype=torch.float64, requires_grad=True)
+    g = torch.Generator().manual_seed(1)
+    params = sample_cutouts(
+        g, 3, cut_pow=1.0, cutout_border=0.2, border_mode="mirror", device=CPU, image_hw=(10, 10), cut_size=4
+    )
+    assert torch.autograd.gradcheck(lambda x: apply_cutouts(x, params, 4, "mirror"), (image,))
+
+
+def test_chunk_splits_into_micro_batches() -> None:
+    params = _draw(BorderMode.CLAMP, count=12)
+    parts = params.chunk(3)
+    assert [len(p) for p in parts] == [4, 4, 4]
+    assert torch.equal(torch.cat([p.offsets for p in parts]), params.offsets)
