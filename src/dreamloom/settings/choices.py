@@ -1,0 +1,100 @@
+"""Enumerations for choice settings, with the pytti spellings (and known misspellings) they accept.
+
+pytti compares these strings exactly; dreamloom accepts any capitalisation and the variants pytti users
+write, then works with enums internally.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Choice(str, enum.Enum):
+    """A setting with a fixed set of values; ``aliases`` maps extra spellings (lower-case) to members."""
+
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        return {}
+
+    @classmethod
+    def lookup(cls, raw: object) -> object:
+        """Return the member value for ``raw`` (case-insensitive, aliases allowed) or ``raw`` unchanged."""
+        if isinstance(raw, cls):
+            return raw.value
+        if not isinstance(raw, str):
+            return raw
+        key = raw.strip().lower()
+        for member in cls:
+            if member.value.lower() == key:
+                return member.value
+        return cls.aliases().get(key, raw)
+
+
+class ImageModelChoice(Choice):
+    UNLIMITED = "Unlimited Palette"
+    LIMITED = "Limited Palette"
+    VQGAN = "VQGAN"
+
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        return {"limimted palette": cls.LIMITED.value}
+
+
+class VqganModel(Choice):
+    IMAGENET = "imagenet"
+    COCO = "coco"
+    WIKIART = "wikiart"
+    SFLCKR = "sflckr"
+    OPENIMAGES = "openimages"
+    IMAGENET_1024 = "imagenet_1024"
+
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        return {"sflickr": cls.SFLCKR.value}
+
+
+class AnimationMode(Choice):
+    OFF = "off"
+    TWO_D = "2D"
+    THREE_D = "3D"
+    VIDEO_SOURCE = "Video Source"
+
+    @classmethod
+    def lookup(cls, raw: object) -> object:
+        """YAML reads an unquoted ``off`` as false; pytti treats that as "off"."""
+        if raw is False or raw is None:
+            return cls.OFF.value
+        return super().lookup(raw)
+
+
+class SamplingMode(Choice):
+    NEAREST = "nearest"
+    BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
+
+
+class InfillMode(Choice):
+    MIRROR = "mirror"
+    WRAP = "wrap"
+    BLACK = "black"
+    SMEAR = "smear"
+
+
+class BorderMode(Choice):
+    CLAMP = "clamp"
+    MIRROR = "mirror"
+    WRAP = "wrap"
+    BLACK = "black"
+    SMEAR = "smear"
+
+
+class Precision(Choice):
+    AUTO = "auto"
+    FP32 = "fp32"
+    BF16 = "bf16"
+    FP16 = "fp16"
+
+
+class InterpolationMode(Choice):
+    LOSS = "loss"
+    EMBEDDING = "embedding"
