@@ -1,0 +1,28 @@
+"""Shared fixtures for the image-model tests."""
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+FOUR_COLOURS = np.array([[230, 30, 40], [20, 200, 60], [30, 60, 220], [240, 220, 30]], dtype=np.uint8)
+
+
+@pytest.fixture(autouse=True)
+def single_thread() -> Iterator[None]:
+    """Tiny tensors run fastest on one thread, especially on a shared machine; restore afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def four_colour_picture() -> Image.Image:
+    """An 8×8 picture made of four flat quadrants of clearly different colours."""
+    pixels = np.zeros((8, 8, 3), dtype=np.uint8)
+    pixels[:4, :4], pixels[:4, 4:] = FOUR_COLOURS[0], FOUR_COLOURS[1]
+    pixels[4:, :4], pixels[4:, 4:] = FOUR_COLOURS[2], FOUR_COLOURS[3]
+    return Image.fromarray(pixels, "RGB")
