@@ -8,7 +8,7 @@ variables (``t``, audio bands, ...).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,6 +32,16 @@ class MaskKind(enum.Enum):
 
 
 POSITIONAL_LETTERS = ("a", "r", "l", "d", "u", "n", "f")
+_LABEL_LIMIT = 27
+
+
+def display_label(text: str) -> str:
+    """pytti's label rule (prompts-and-perceptors §1.3): drop non-ASCII characters; beyond 27 characters
+    keep the first 20, ``..`` and the last 5."""
+    ascii_only = "".join(ch for ch in text if ch.isascii())
+    if len(ascii_only) > _LABEL_LIMIT:
+        return f"{ascii_only[:20]}..{ascii_only[-5:]}"
+    return ascii_only
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,9 @@ class Prompt:
     """One ``text[:weight[_mask[_cutoff]][:stop]]`` entry of a scene.
 
     ``source`` is the text for TEXT prompts and the path or URL (brackets removed) for IMAGE prompts.
-    ``mask`` is None for the whole image (pytti's letter ``a``). ``original`` is the prompt as written,
-    used for labels and error messages.
+    ``mask`` is None for the whole image (pytti's letter ``a``). ``original`` is the prompt as written
+    (after ``scene_prefix``/``scene_suffix`` and stripping), kept for messages; it takes no part in
+    equality, so a printed and re-parsed tree equals the original tree.
     """
 
     kind: SourceKind
@@ -63,7 +74,25 @@ class Prompt:
     weight: Expression
     stop: Expression
     mask: Mask | None
-    original: str
+    original: str = field(compare=False)
+
+    @property
+    def label(self) -> str:
+        """pytti's display label (loss-log column): TEXT prompts show their text, IMAGE prompts
+        ``[path] (semantic)``; see :func:`display_label`."""
+        if self.kind is SourceKind.IMAGE:
+            return display_label(f"[{self.source}] (semantic)")
+        return display_label(self.source)
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """A weight-like setting (``direct_init_weight``, ``*_stabilization_weight``...) as
+    ``weight[_mask][:stop]``. A disabled setting is None, never a WeightSpec."""
+
+    weight: Expression
+    stop: Expression
+    mask: Mask | None
 
 
 @dataclass(frozen=True)
