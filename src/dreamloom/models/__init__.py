@@ -1,0 +1,1 @@
+"""Model weights: the registry of downloadable files, the cache, downloads, verification, safe reading."""
