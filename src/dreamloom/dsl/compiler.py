@@ -241,7 +241,7 @@ class Compiler:
     def _call(self, node: ast.Call) -> Compiled:
         name, function = self._callee(node.func)
         if node.keywords:
-            self._fail(node.keywords[0].value, "keyword arguments are not allowed")
+            self._fail(node.keywords[0], "keyword arguments are not allowed")
         parts = [self._argument(arg, name) for arg in node.args]
         self._check_arity(node, name, function, parts)
         return self._fold(node, _call_fn(function, [p.fn for p in parts]), parts)
@@ -258,7 +258,9 @@ class Compiler:
                 return "np." + func.attr, whitelist.NUMPY_FUNCTIONS[func.attr]
             self._fail(func, f"'np.{func.attr}' is not allowed",
                        "np functions allowed: " + ", ".join(sorted(whitelist.NUMPY_FUNCTIONS)))
-        self._fail(func, "only whitelisted functions can be called (e.g. sin(t), np.clip(x, 0, 1))",
+        callee = ast.unparse(func)
+        callee = callee if len(callee) <= 40 else callee[:37] + "..."
+        self._fail(func, f"calling '{callee}' is not allowed: only whitelisted functions can be called",
                    self.available_names())
 
     def _argument(self, arg: ast.expr, function: str) -> Compiled:
