@@ -20,6 +20,12 @@ def single_thread() -> Iterator[None]:
 
 
 @pytest.fixture
+def four_colours() -> torch.Tensor:
+    """The four quadrant colours of ``four_colour_picture`` in [0, 1]. Shape: [4, 3]"""
+    return torch.from_numpy(FOUR_COLOURS / 255).float()
+
+
+@pytest.fixture
 def four_colour_picture() -> Image.Image:
     """An 8×8 picture made of four flat quadrants of clearly different colours."""
     pixels = np.zeros((8, 8, 3), dtype=np.uint8)
