@@ -114,6 +114,12 @@ def test_zero_weights_drop_regularisers() -> None:
     assert model.regularizers() == {}
 
 
+def test_single_palette_skips_normalisation() -> None:
+    model = LimitedPaletteImage(4, 4, palettes=1)
+    model.encode_random(torch.Generator().manual_seed(0))
+    assert set(model.regularizers()) == {"hdr"}
+
+
 def test_hdr_gradient_is_finite_with_black_entries() -> None:
     model = random_model(palette_size=4, palettes=2)
     model.regularizers()["hdr"].backward()

@@ -6,8 +6,8 @@ for the gradients (image-models.md §5). The decoded picture is nearest-upscaled
 
 Deliberate differences from pytti (see docs/image-models.md): the lock flag is saved in the backup
 (``pallet_locked``), ``pallet_target`` starts at zeros, a fitted target palette is stored back into
-``pallet`` in raw units (×2) and is fitted with the image's own gamma, and the HDR loss's square root has a
-zero (not NaN) gradient at black.
+``pallet`` in raw units (×2) and is fitted with the image's own gamma, the HDR loss's square root has a
+zero (not NaN) gradient at black, and a single palette skips the (always NaN) normalisation term.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class LimitedPaletteImage(ImageModel):
         self.register_buffer("pallet_locked", torch.tensor(False, device=device))
         self.hdr_loss = HdrLoss(palette_size, palettes, gamma, hdr_weight, **kind) if hdr_weight != 0 else None
         self.loss = PaletteNormLoss(palette_normalization_weight, **kind)
-        self.normalize_palettes = palette_normalization_weight != 0
+        self.normalize_palettes = palette_normalization_weight != 0 and palettes > 1
         self._register_load_state_dict_pre_hook(self._default_missing_lock)
 
     @property
@@ -116,7 +116,8 @@ class LimitedPaletteImage(ImageModel):
     def regularizers(self, hdr_weight: float | None = None) -> dict[str, torch.Tensor]:
         """Weighted HDR and palette-normalisation terms (§5.6); ``hdr_weight`` overrides the HDR weight.
 
-        A zero weight skips its term, as pytti's loss wrapper returns 0 for weight 0.
+        A zero weight skips its term, as pytti's loss wrapper returns 0 for weight 0. With a single palette
+        the normalisation term is skipped too: that palette's share is always 1, which makes pytti's term NaN.
         """
         terms: dict[str, torch.Tensor] = {}
         if self.hdr_loss is not None:
