@@ -30,3 +30,9 @@ class InputFileError(DreamloomError):
 
 class WeightsError(DreamloomError):
     """Model weights are missing, corrupt or cannot be fetched."""
+
+
+class RenderInterrupted(DreamloomError):
+    """The user stopped a render (Ctrl-C); the message says how to resume. Exit code 130, like a shell."""
+
+    exit_code = 130

@@ -1,0 +1,1 @@
+"""The render engine: timeline, optimisation loop, backups and resume."""

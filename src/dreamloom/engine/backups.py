@@ -1,0 +1,88 @@
+"""State backups for ``--resume``: image, optimiser and random state at a step, kept ``backups`` deep.
+
+Files are ``<backup_dir>/<namespace>/<base>_<n>.bak`` (pytti's layout), written atomically and read with
+``weights_only=True`` so a backup can never execute code.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from dreamloom.errors import DreamloomError
+from dreamloom.output.files import write_atomically
+from dreamloom.output.naming import run_index
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Backup:
+    """What a run needs to continue exactly where it stopped."""
+
+    step: int
+    base_name: str
+    seed: int
+    image: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    generator: torch.Tensor
+
+
+class BackupStore:
+    """The backups of one run (``base_name``) in ``folder``; keeps the newest ``keep`` (or all)."""
+
+    def __init__(self, folder: Path, base_name: str, keep: int | str) -> None:
+        self.folder = folder
+        self.base_name = base_name
+        self.keep = keep
+
+    def path(self, number: int) -> Path:
+        return self.folder / f"{self.base_name}_{number}.bak"
+
+    def save(self, number: int, backup: Backup, *, force: bool = False) -> None:
+        """Write backup ``number``; with ``backups: 0`` only a forced (Ctrl-C) backup is written."""
+        if self.keep == 0 and not force:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        payload = {"format": FORMAT, **backup.__dict__}
+        write_atomically(self.path(number), lambda temporary: torch.save(payload, temporary))
+        if self.keep not in ("all", 0):
+            for old in self.numbers()[: -int(self.keep)]:
+                self.path(old).unlink(missing_ok=True)
+
+    def numbers(self) -> list[int]:
+        """Backup numbers of this run, oldest first."""
+        pattern = re.compile(re.escape(self.base_name) + r"_(\d+)\.bak")
+        if not self.folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in self.folder.iterdir() if (m := pattern.fullmatch(p.name)))
+
+
+def latest_run(folder: Path, namespace: str) -> str | None:
+    """The base name of the newest run (highest index) that has backups in ``folder``."""
+    if not folder.is_dir():
+        return None
+    indices = {run_index(p.name, namespace) for p in folder.iterdir() if p.suffix == ".bak"}
+    indices.discard(None)
+    if not indices:
+        return None
+    best = max(indices)
+    return namespace if best == 0 else f"{namespace}({best})"
+
+
+def load_backup(path: Path, device: torch.device) -> Backup:
+    """Read a backup; a damaged file is a clear error naming it."""
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
+        raise DreamloomError(f"Backup {path} cannot be read ({type(error).__name__}). Delete it to resume from the one before.") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise DreamloomError(f"Backup {path} was not written by this version of dreamloom; start the run again without --resume.")
+    payload.pop("format")
+    payload["generator"] = payload["generator"].cpu()
+    return Backup(**payload)

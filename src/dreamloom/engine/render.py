@@ -1,0 +1,142 @@
+"""``render(settings)``: settings → plan → models → optimisation loop → files.
+
+Every check that can fail on user input (prompts, expressions, files, output folders, weights) runs before
+the first step, so a mistake costs seconds, not a half-finished run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from dreamloom.engine.backups import Backup, BackupStore, latest_run, load_backup
+from dreamloom.engine.device import resolve_device, resolve_precision
+from dreamloom.engine.image_terms import build_image_terms, resolve_size
+from dreamloom.engine.loop import Optimisation, StepReport
+from dreamloom.engine.semantic import build_semantic
+from dreamloom.errors import DreamloomError, RenderInterrupted
+from dreamloom.images.factory import build_image_model
+from dreamloom.output.files import ensure_writable_folder
+from dreamloom.output.naming import next_base_name
+from dreamloom.output.run_writer import RunPaths, RunWriter
+from dreamloom.plan import Plan, build_plan
+from dreamloom.settings.dump import settings_to_yaml
+from dreamloom.settings.schema import Settings
+from dreamloom.sources import read_picture
+
+log = logging.getLogger("dreamloom")
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What a finished render wrote."""
+
+    base_name: str
+    folder: Path
+    frames: list[Path]
+
+    @property
+    def final_frame(self) -> Path:
+        return self.frames[-1]
+
+
+def render(settings: Settings, *, resume: bool = False) -> RenderResult:
+    """Render ``settings``; with ``resume``, continue the newest interrupted run of its namespace."""
+    plan = build_plan(settings)
+    folder = Path(settings.output_dir) / settings.file_namespace
+    backup_folder = Path(settings.backup_dir) / settings.file_namespace
+    ensure_writable_folder(folder, "output_dir")
+    ensure_writable_folder(backup_folder, "backup_dir")
+    device = resolve_device(settings.device)
+    backup = _latest_backup(backup_folder, settings.file_namespace, device) if resume else None
+    if backup is not None:
+        settings = settings.model_copy(update={"seed": backup.seed})
+        plan = build_plan(settings)
+    base_name = backup.base_name if backup else next_base_name(folder, settings.file_namespace, settings.allow_overwrite)
+    paths = RunPaths(folder, backup_folder, base_name)
+    return _run(plan, paths, device, backup)
+
+
+def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup:
+    run = latest_run(folder, namespace)
+    numbers = BackupStore(folder, run, "all").numbers() if run else []
+    if not numbers:
+        raise DreamloomError(f"--resume: no backup of {namespace!r} in {folder}. Start the run without --resume.")
+    backup = load_backup(BackupStore(folder, run, "all").path(numbers[-1]), device)
+    log.info("Resuming %s from step %d.", backup.base_name, backup.step)
+    return backup
+
+
+def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None) -> RenderResult:
+    settings = plan.settings
+    assert settings.seed is not None
+    init_picture = read_picture(settings.init_image, "init_image") if settings.init_image else None
+    width, height = resolve_size(settings, init_picture)
+    image_terms = build_image_terms(plan, (height * settings.pixel_size, width * settings.pixel_size), device)
+    precision = resolve_precision(settings.precision, device)
+    semantic = build_semantic(plan, init_picture, device, precision)
+
+    generator = torch.Generator(device).manual_seed(settings.seed)
+    model = build_image_model(settings, width, height, device)
+    if init_picture is not None:
+        model.encode_image(init_picture)
+    else:
+        model.encode_random(generator)
+    if settings.target_palette and hasattr(model, "fit_palette"):
+        model.fit_palette(read_picture(settings.target_palette, "target_palette"))
+    if settings.lock_palette and hasattr(model, "lock_palette"):
+        model.lock_palette(True)
+
+    optimisation = Optimisation(
+        model,
+        semantic,
+        image_terms,
+        plan.timeline,
+        learning_rate=settings.learning_rate or model.default_lr,
+        reset_lr_each_frame=settings.reset_lr_each_frame,
+        generator=generator,
+        variables=lambda step: {"t": plan.timeline.time_of(step)},
+    )
+    start = 0
+    if backup is not None:
+        model.load_state_dict(backup.image)
+        optimisation.load_state(backup.optimizer)
+        generator.set_state(backup.generator)
+        start = backup.step
+    else:
+        paths.named("_settings.yaml").write_text(settings_to_yaml(settings), encoding="utf-8")
+
+    def snapshot(done: int) -> Backup:
+        return Backup(done, paths.base_name, settings.seed, model.state_dict(), optimisation.state(), generator.get_state())
+
+    writer = RunWriter(
+        settings,
+        paths,
+        total_steps=plan.timeline.total_steps,
+        scene_count=len(plan.scenes),
+        columns=optimisation.columns,
+        device=device,
+        snapshot=snapshot,
+        start=start,
+    )
+    last: list[StepReport] = []
+
+    def remember(report: StepReport) -> None:
+        last[:] = [report]
+
+    try:
+        optimisation.run(start, [writer, remember])
+    except KeyboardInterrupt:
+        if not last:
+            raise RenderInterrupted("Interrupted before the first step finished; nothing to resume.") from None
+        saved = writer.interrupted(last[0])
+        raise RenderInterrupted(
+            f"Interrupted after {last[0].done} of {plan.timeline.total_steps} steps. The backup is {saved}; "
+            f"continue with the same command and --resume."
+        ) from None
+    finally:
+        writer.close()
+    return RenderResult(paths.base_name, paths.folder, writer.frames)

@@ -1,0 +1,1 @@
+"""Image losses: weighting, direct (pixel/HSV) targets and smoothing."""

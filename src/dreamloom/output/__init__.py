@@ -1,0 +1,1 @@
+"""Outputs: run naming, frame files, loss log and graphs, progress display."""

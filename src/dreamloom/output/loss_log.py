@@ -1,0 +1,54 @@
+"""Per-step loss history kept on the device without host synchronisation, flushed to CSV at save points."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import torch
+
+
+class LossHistory:
+    """A preallocated [steps, columns] buffer of raw losses; NaN where a loss was inactive.
+
+    Recording a step is a device-side copy (no ``.item()``), so logging costs nothing per step; rows reach
+    the host only when :meth:`rows` is called at save and display points.
+    """
+
+    def __init__(self, columns: list[str], total_steps: int, device: torch.device) -> None:
+        self.columns = columns
+        self.buffer = torch.full((total_steps, len(columns)), math.nan, device=device)
+
+    def record(self, step: int, row: torch.Tensor) -> None:
+        """Store one step's raw losses (a [columns] tensor, NaN for inactive losses) without a sync."""
+        self.buffer[step].copy_(row.detach())
+
+    def rows(self, start: int, end: int) -> list[list[float]]:
+        return self.buffer[start:end].cpu().tolist()
+
+
+class CsvLossLog:
+    """``<base>_losses.csv``: a ``step`` column then one column per loss; appended at each flush."""
+
+    def __init__(self, path: Path, columns: list[str]) -> None:
+        self.path = path
+        self.columns = columns
+
+    def start(self, keep_before_step: int) -> None:
+        """Begin the file, keeping rows of steps before ``keep_before_step`` when resuming."""
+        kept: list[list[str]] = []
+        if keep_before_step > 0 and self.path.exists():
+            with self.path.open(newline="") as handle:
+                rows = list(csv.reader(handle))[1:]
+            kept = [row for row in rows if row and int(row[0]) < keep_before_step]
+        with self.path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["step", *self.columns])
+            writer.writerows(kept)
+
+    def append(self, first_step: int, rows: list[list[float]]) -> None:
+        with self.path.open("a", newline="") as handle:
+            writer = csv.writer(handle)
+            for offset, row in enumerate(rows):
+                writer.writerow([first_step + offset, *("" if math.isnan(v) else f"{v:.6g}" for v in row)])

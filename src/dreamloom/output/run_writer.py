@@ -1,0 +1,140 @@
+"""The engine's file-writing subscriber: frames, backups, loss log, previews, graphs, progress bar.
+
+The engine reports each finished step; this object decides what each report means on disk, so the loop
+itself stays free of I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from dreamloom.engine.backups import Backup, BackupStore
+from dreamloom.engine.loop import StepReport
+from dreamloom.output.display import peak_memory, progress_line, save_loss_graph, show_preview
+from dreamloom.output.files import save_png
+from dreamloom.output.loss_log import CsvLossLog
+from dreamloom.settings.schema import Settings
+
+log = logging.getLogger("dreamloom")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where one run's files go: ``<folder>/<base>_*`` and backups in ``backup_folder``."""
+
+    folder: Path
+    backup_folder: Path
+    base_name: str
+
+    def frame(self, number: int) -> Path:
+        return self.folder / f"{self.base_name}_{number}.png"
+
+    def named(self, suffix: str) -> Path:
+        return self.folder / f"{self.base_name}{suffix}"
+
+
+class RunWriter:
+    """Subscribes to step reports. ``snapshot(done)`` returns the backup of the current state."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        paths: RunPaths,
+        *,
+        total_steps: int,
+        scene_count: int,
+        columns: list[str],
+        device: torch.device,
+        snapshot: Callable[[int], Backup],
+        start: int = 0,
+    ) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.total_steps = total_steps
+        self.scene_count = scene_count
+        self.columns = columns
+        self.device = device
+        self.snapshot = snapshot
+        self.frames: list[Path] = []
+        self.backups = BackupStore(paths.backup_folder, paths.base_name, settings.backups)
+        self.csv = CsvLossLog(paths.named("_losses.csv"), columns)
+        self.csv.start(keep_before_step=start)
+        self._flushed = start
+        self._tensorboard = _open_tensorboard(paths.folder) if settings.use_tensorboard else None
+        self._bar = tqdm(total=total_steps, initial=start, unit="step", desc=paths.base_name, leave=True)
+
+    def __call__(self, report: StepReport) -> None:
+        self._bar.update(1)
+        every = self.settings.display_every
+        if every and report.done % every == 0:
+            self.display(report)
+        if self._is_save_point(report.done):
+            self.save(report)
+
+    def _is_save_point(self, done: int) -> bool:
+        every = self.settings.save_every
+        return done == self.total_steps or (every > 0 and done % every == 0)
+
+    def frame_number(self, done: int) -> int:
+        """PNG number of the picture after ``done`` steps: one per ``save_every`` steps, the end always saved."""
+        every = self.settings.save_every
+        return math.ceil(done / every) if every > 0 else 1
+
+    def save(self, report: StepReport) -> None:
+        """Write the frame, flush the loss log, then back up (the frame is never lost to a later crash)."""
+        path = self.paths.frame(self.frame_number(report.done))
+        save_png(report.model.to_pil(), path)
+        self.frames.append(path)
+        self._flush(report)
+        self.backups.save(report.done, self.snapshot(report.done))
+        if self.settings.show_graphs:
+            save_loss_graph(self.columns, report.history.rows(0, report.done), self.paths.named("_losses.png"))
+
+    def _flush(self, report: StepReport) -> None:
+        self.csv.append(self._flushed, report.history.rows(self._flushed, report.done))
+        self._flushed = report.done
+
+    def display(self, report: StepReport) -> None:
+        """Progress line, preview, TensorBoard scalars and (if asked) peak memory, at ``display_every``."""
+        values = dict(zip(self.columns, report.history.rows(report.done - 1, report.done)[0]))
+        line = progress_line(report.done, self.total_steps, report.scene, self.scene_count, report.t, values)
+        if self.settings.approximate_vram_usage:
+            line += f" · {peak_memory(self.device)}"
+        self._bar.write(line)
+        clear = bool(self.settings.clear_every) and report.done % self.settings.clear_every == 0
+        show_preview(report.model.to_pil(), self.settings.display_scale, self.paths.named("_preview.png"), clear)
+        if self._tensorboard is not None:
+            for name, value in values.items():
+                if not math.isnan(value):
+                    self._tensorboard.add_scalar(f"losses/{name}", value, report.done)
+            self._tensorboard.add_image("dreamloom output", report.model.decode().detach()[0].clamp(0, 1).cpu(), report.done)
+
+    def interrupted(self, report: StepReport) -> Path:
+        """Ctrl-C: keep the current picture and a backup to resume from; returns the backup's path."""
+        save_png(report.model.to_pil(), self.paths.named("_interrupted.png"))
+        self._flush(report)
+        self.backups.save(report.done, self.snapshot(report.done), force=True)
+        return self.backups.path(report.done)
+
+    def close(self) -> None:
+        self._bar.close()
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+        if self.settings.approximate_vram_usage:
+            log.info("%s", peak_memory(self.device))
+
+
+def _open_tensorboard(folder: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        log.warning("use_tensorboard: TensorBoard is not installed (pip install tensorboard); continuing without it.")
+        return None
+    return SummaryWriter(str(folder / "tensorboard"))

@@ -1,0 +1,93 @@
+"""Settings → plan: compile every prompt and expression once, before any model is loaded.
+
+A bad prompt, mask or expression therefore fails here, in milliseconds, with an error pointing at it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from dreamloom.dsl.expressions import Expression, compile_expression
+from dreamloom.dsl.grammar import parse_scenes
+from dreamloom.dsl.loss_strings import parse_direct_image_prompts, parse_weight_setting
+from dreamloom.dsl.tree import Prompt, Scene, WeightSpec
+from dreamloom.engine.timeline import Timeline
+from dreamloom.errors import PromptError
+from dreamloom.settings.choices import AnimationMode
+from dreamloom.settings.schema import Settings
+
+log = logging.getLogger(__name__)
+
+MOTION_SETTINGS = ("translate_x", "translate_y", "translate_z_3d", "rotate_3d", "rotate_2d", "zoom_x_2d", "zoom_y_2d")
+STABILIZATION_SETTINGS = (
+    "direct_stabilization_weight",
+    "semantic_stabilization_weight",
+    "depth_stabilization_weight",
+    "edge_stabilization_weight",
+    "flow_stabilization_weight",
+)
+DEPTH_VARIABLES = ("r", "R", "mu")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a render needs from the settings, compiled and checked."""
+
+    settings: Settings
+    variables: frozenset[str]
+    scenes: tuple[Scene, ...]
+    direct_prompts: tuple[Prompt, ...]
+    direct_init: WeightSpec | None
+    semantic_init: WeightSpec | None
+    smoothing: Expression
+    motion: dict[str, Expression]
+    stabilization: dict[str, WeightSpec | None]
+    timeline: Timeline
+
+
+def expression_variables(settings: Settings) -> frozenset[str]:
+    """Names expressions may read: ``t``, every audio band and its ``_prev``, and ``r R mu`` in 3D."""
+    names = {"t"}
+    for band in settings.input_audio_filters:
+        names.update((band.variable_name, f"{band.variable_name}_prev"))
+    if settings.animation_mode is AnimationMode.THREE_D:
+        names.update(DEPTH_VARIABLES)
+    return frozenset(names)
+
+
+def build_plan(settings: Settings) -> Plan:
+    """Compile the scenes and every expression setting; raises PromptError on the first bad one."""
+    variables = expression_variables(settings)
+    scenes = parse_scenes(settings.scenes, prefix=settings.scene_prefix, suffix=settings.scene_suffix, variables=variables)
+    if not scenes:
+        raise PromptError("scenes: there is no scene to render. Write at least one prompt, e.g. scenes: 'a red apple'.")
+    init_weights = {
+        name: parse_weight_setting(getattr(settings, name), setting=name, variables=variables)
+        for name in ("direct_init_weight", "semantic_init_weight")
+    }
+    for name, spec in init_weights.items():
+        if spec is not None and not settings.init_image:
+            log.warning("%s is set but init_image is empty, so it has no effect.", name)
+    return Plan(
+        settings=settings,
+        variables=variables,
+        scenes=scenes,
+        direct_prompts=parse_direct_image_prompts(settings.direct_image_prompts, variables=variables),
+        direct_init=init_weights["direct_init_weight"] if settings.init_image else None,
+        semantic_init=init_weights["semantic_init_weight"] if settings.init_image else None,
+        smoothing=compile_expression(settings.smoothing_weight, setting="smoothing_weight", variables=variables, scalar=True),
+        motion={name: compile_expression(getattr(settings, name), setting=name, variables=variables) for name in MOTION_SETTINGS},
+        stabilization={
+            name: parse_weight_setting(getattr(settings, name), setting=name, variables=variables)
+            for name in STABILIZATION_SETTINGS
+        },
+        timeline=Timeline(
+            scene_count=len(scenes),
+            steps_per_scene=settings.steps_per_scene,
+            interpolation_steps=settings.interpolation_steps,
+            pre_animation_steps=settings.pre_animation_steps,
+            steps_per_frame=settings.steps_per_frame,
+            frames_per_second=settings.frames_per_second,
+        ),
+    )

@@ -1,0 +1,86 @@
+"""Run naming, backups, the loss history and the CSV log."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from dreamloom.engine.backups import Backup, BackupStore, latest_run, load_backup
+from dreamloom.errors import DreamloomError
+from dreamloom.output.loss_log import CsvLossLog, LossHistory
+from dreamloom.output.naming import next_base_name, run_index
+
+
+def test_run_index_parsing():
+    assert run_index("forest_1.png", "forest") == 0
+    assert run_index("forest(3)_12.png", "forest") == 3
+    assert run_index("forest(3)_settings.yaml", "forest") == 3
+    assert run_index("forestry_1.png", "forest") is None
+
+
+def test_next_base_name(tmp_path: Path):
+    assert next_base_name(tmp_path / "missing", "ns", allow_overwrite=False) == "ns"
+    (tmp_path / "ns_1.png").touch()
+    assert next_base_name(tmp_path, "ns", allow_overwrite=False) == "ns(1)"
+    (tmp_path / "ns(1)_settings.yaml").touch()
+    (tmp_path / "ns(3)_1.png").touch()
+    assert next_base_name(tmp_path, "ns", allow_overwrite=False) == "ns(2)"
+    assert next_base_name(tmp_path, "ns", allow_overwrite=True) == "ns"
+
+
+def _backup(step: int) -> Backup:
+    return Backup(step, "ns", 7, {"tensor": torch.full((1, 3, 2, 2), float(step))}, {"state": {}, "param_groups": []},
+                  torch.Generator().manual_seed(step).get_state())
+
+
+def test_backups_keep_the_newest(tmp_path: Path):
+    store = BackupStore(tmp_path, "ns", 2)
+    for step in (10, 20, 30):
+        store.save(step, _backup(step))
+    assert store.numbers() == [20, 30]
+    loaded = load_backup(store.path(30), torch.device("cpu"))
+    assert loaded.step == 30 and loaded.seed == 7
+    assert torch.equal(loaded.image["tensor"], torch.full((1, 3, 2, 2), 30.0))
+    assert torch.equal(loaded.generator, torch.Generator().manual_seed(30).get_state())
+
+
+def test_backups_all_and_none(tmp_path: Path):
+    keep_all = BackupStore(tmp_path / "a", "ns", "all")
+    for step in range(1, 6):
+        keep_all.save(step, _backup(step))
+    assert keep_all.numbers() == [1, 2, 3, 4, 5]
+    none = BackupStore(tmp_path / "b", "ns", 0)
+    none.save(1, _backup(1))
+    assert none.numbers() == []
+    none.save(2, _backup(2), force=True)
+    assert none.numbers() == [2]
+
+
+def test_latest_run_picks_highest_index(tmp_path: Path):
+    BackupStore(tmp_path, "ns", 3).save(5, _backup(5))
+    BackupStore(tmp_path, "ns(2)", 3).save(5, _backup(5))
+    assert latest_run(tmp_path, "ns") == "ns(2)"
+    assert latest_run(tmp_path / "nothing", "ns") is None
+
+
+def test_damaged_backup_is_a_clear_error(tmp_path: Path):
+    path = tmp_path / "ns_5.bak"
+    path.write_bytes(b"not a backup")
+    with pytest.raises(DreamloomError, match=r"ns_5.bak cannot be read"):
+        load_backup(path, torch.device("cpu"))
+
+
+def test_history_and_csv_resume(tmp_path: Path):
+    history = LossHistory(["a", "b"], 4, torch.device("cpu"))
+    for step in range(4):
+        history.record(step, torch.tensor([step * 1.0, math.nan]))
+    log = CsvLossLog(tmp_path / "l.csv", ["a", "b"])
+    log.start(keep_before_step=0)
+    log.append(0, history.rows(0, 4))
+    assert (tmp_path / "l.csv").read_text().splitlines() == ["step,a,b", "0,0,", "1,1,", "2,2,", "3,3,"]
+    log.start(keep_before_step=2)  # resuming at step 2 drops rows written after the backup
+    log.append(2, history.rows(2, 3))
+    assert (tmp_path / "l.csv").read_text().splitlines() == ["step,a,b", "0,0,", "1,1,", "2,2,"]
