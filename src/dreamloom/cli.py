@@ -49,6 +49,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("items", nargs="*", metavar="CONFIG | key=value", help="a YAML config file, then key=value overrides (conf=NAME for pytti's config folder)")
+    parser.add_argument("--example", metavar="NAME", help="use a config bundled with dreamloom (e.g. demo) instead of a file")
 
 
 def _split_items(items: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -60,16 +61,24 @@ def _split_items(items: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def _load(args: argparse.Namespace):
+    from dreamloom.examples import example_path
     from dreamloom.settings.loading import load_settings
 
     config, overrides = _split_items(args.items)
+    if args.example is not None:
+        if config is not None:
+            raise SettingsError(f"Give either a config file ({config}) or --example, not both.")
+        config = str(example_path(args.example))
     return load_settings(config, overrides)
 
 
 def _settings(args: argparse.Namespace) -> int:
+    from dreamloom.plan import build_plan
     from dreamloom.settings.dump import settings_to_yaml
 
-    sys.stdout.write(settings_to_yaml(_load(args)))
+    settings = _load(args)
+    build_plan(settings)
+    sys.stdout.write(settings_to_yaml(settings))
     return 0
 
 
