@@ -189,3 +189,11 @@ def test_variables_shadow_math_names_like_pytti() -> None:
 
 def test_whitespace_inside_is_allowed() -> None:
     assert value("1 +\n\t2") == 3.0
+
+
+@pytest.mark.parametrize("args", [(0.5, 0, 1), (5, 3, 1), (-2, 0, 1), (math.inf, 0, 1), (-math.inf, -1, 1)])
+def test_np_clip_fast_path_matches_numpy(args: tuple[float, float, float]) -> None:
+    import numpy as np
+
+    source = "np.clip(t, {}, {})".format(*args[1:])
+    assert value(source, {"t": args[0]}) == float(np.clip(*args))

@@ -66,8 +66,7 @@ class Expression:
 
     def _finish(self, value: object, env: Mapping[str, float]) -> Value:
         """Convert bools, ints, numpy scalars and lists to floats; refuse NaN."""
-        items = tuple(value) if isinstance(value, tuple) else (value,)
-        numbers = tuple(float(item) for item in items)  # type: ignore[arg-type]
+        numbers = tuple(map(float, value if isinstance(value, tuple) else (value,)))  # type: ignore[arg-type]
         if any(number != number for number in numbers):
             raise self._runtime_error(env, "the result is not a number (NaN)")
         return numbers if self.is_list else numbers[0]

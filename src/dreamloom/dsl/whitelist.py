@@ -77,8 +77,13 @@ def _build_functions() -> dict[str, Callable[..., Any]]:
 
 FUNCTIONS: Mapping[str, Callable[..., Any]] = MappingProxyType(_build_functions())
 CONSTANTS: Mapping[str, float] = MappingProxyType({name: getattr(math, name) for name in _MATH_CONSTANTS})
+def _clip(number: float, low: float, high: float) -> float:
+    """``np.clip`` on one number (``minimum(maximum(x, low), high)``), without numpy's 10 us overhead."""
+    return float(min(max(number, low), high))
+
+
 NUMPY_FUNCTIONS: Mapping[str, Callable[..., float]] = MappingProxyType(
-    {name: _as_float_result(getattr(np, name)) for name in _NUMPY_FUNCTIONS}
+    {name: _as_float_result(getattr(np, name)) for name in _NUMPY_FUNCTIONS} | {"clip": _clip}
 )
 NUMPY_CONSTANTS: Mapping[str, float] = MappingProxyType(
     {name: float(getattr(np, name)) for name in _NUMPY_CONSTANTS}

@@ -1,0 +1,140 @@
+"""Property tests: arbitrary text only ever raises PromptError; printed trees parse back equal."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dreamloom.dsl.expressions import compile_expression
+from dreamloom.dsl.grammar import format_scenes, parse_scenes
+from dreamloom.dsl.loss_strings import parse_direct_image_prompts, parse_weight_setting
+from dreamloom.dsl.tree import POSITIONAL_LETTERS, Mask, MaskKind, Prompt, Scene, SourceKind
+from dreamloom.errors import PromptError
+
+VARIABLES = ("t", "fLo", "fLo_prev")
+FAST = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+GRAMMAR_CHARS = "ab rt_:|[]()-.,0123456789*+/<>=%!é\\\n"
+grammar_text = st.text(alphabet=GRAMMAR_CHARS, max_size=40)
+any_text = st.one_of(grammar_text, st.text(max_size=40))
+EXPRESSION_CHARS = "tfLo_prev0123456789.+-*/%()[], <>=!abcdeinsxplqr\\'\"{}:@~&|^"
+expression_text = st.one_of(st.text(alphabet=EXPRESSION_CHARS, max_size=30), st.text(max_size=30))
+
+
+@FAST
+@given(any_text, any_text, any_text)
+def test_parse_scenes_only_raises_prompt_error(scenes: str, prefix: str, suffix: str) -> None:
+    try:
+        parse_scenes(scenes, prefix=prefix, suffix=suffix, variables=VARIABLES)
+    except PromptError:
+        pass
+
+
+@FAST
+@given(any_text, st.sampled_from(["direct_init_weight", "semantic_init_weight", "edge_stabilization_weight"]))
+def test_other_prompt_settings_only_raise_prompt_error(text: str, setting: str) -> None:
+    for parse in (lambda: parse_weight_setting(text, setting=setting, variables=VARIABLES),
+                  lambda: parse_direct_image_prompts(text, variables=VARIABLES)):
+        try:
+            parse()
+        except PromptError:
+            pass
+
+
+@FAST
+@given(expression_text, st.floats(allow_nan=False), st.floats(allow_nan=False))
+def test_expressions_only_raise_prompt_error(source: str, t: float, f: float) -> None:
+    try:
+        expression = compile_expression(source, setting="x", variables=VARIABLES)
+    except PromptError:
+        return
+    try:
+        result = expression.evaluate({"t": t, "fLo": f, "fLo_prev": f})
+    except PromptError:
+        return
+    items = result if isinstance(result, tuple) else (result,)
+    assert all(type(item) is float and not math.isnan(item) for item in items)
+
+
+@FAST
+@given(grammar_text)
+def test_parsed_text_prints_and_parses_back(text: str) -> None:
+    try:
+        tree = parse_scenes(text, variables=VARIABLES)
+    except PromptError:
+        return
+    assert parse_scenes(format_scenes(tree), variables=VARIABLES) == tree
+
+
+# ---- generated trees ------------------------------------------------------------------------------
+
+WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC0123456789é'!,.-()_", min_size=1, max_size=8)
+WEIGHTS = ["1", "2", "-1", "0.5", "0", "sin(t)", "10*fLo + sin(t)", "(fLo_prev)", "[fLo_prev]",
+           "1 if t < 5 else -1", "max(t, 1)", "1.0"]
+STOPS = ["-inf", "0.9", "-0.9", "fLo_prev", "t/10", "-inf + 0"]
+CUTOFFS = ["0.3", "t/10", "(fLo_prev)", "fLo_prev", "0.5"]
+
+
+def expression(source: str):  # type: ignore[no-untyped-def]
+    return compile_expression(source, setting="generated", variables=VARIABLES, scalar=True)
+
+
+@st.composite
+def phrases(draw: st.DrawFn) -> str:
+    """Words joined by spaces, maybe with a bracket group inside that holds ':' and '_'."""
+    words = draw(st.lists(WORD, min_size=1, max_size=4))
+    if draw(st.booleans()):
+        words.insert(draw(st.integers(1, len(words))), f"[{draw(WORD)}:{draw(WORD)}]")
+    return " ".join(words)
+
+
+@st.composite
+def paths(draw: st.DrawFn) -> tuple[str, bool]:
+    stem = draw(st.text(alphabet="abcxyz0123456789_/:.\\ ", min_size=1, max_size=12)).strip()
+    suffix = draw(st.sampled_from([".png", ".jpg", ".mp4", ".mov", ""]))
+    path = "p" + stem + suffix
+    return path, suffix in (".mp4", ".mov")
+
+
+@st.composite
+def masks(draw: st.DrawFn) -> Mask | None:
+    kind = draw(st.sampled_from(["none", "letter", "semantic", "file"]))
+    cutoff = draw(st.none() | st.sampled_from(CUTOFFS).map(expression))
+    if kind == "none":
+        return None
+    if kind == "letter":
+        return Mask(MaskKind.POSITIONAL, letter=draw(st.sampled_from(POSITIONAL_LETTERS[1:])), cutoff=cutoff)
+    if kind == "semantic":
+        text = draw(st.lists(st.text(alphabet="abcxyzR0123456789-.", min_size=1, max_size=6),
+                             min_size=1, max_size=3).map(" ".join))
+        if text in POSITIONAL_LETTERS:
+            text += " sky"
+        return Mask(MaskKind.SEMANTIC, text=text, cutoff=cutoff)
+    path, video = draw(paths())
+    return Mask(MaskKind.VIDEO if video else MaskKind.IMAGE, path=path, inverted=draw(st.booleans()), cutoff=cutoff)
+
+
+@st.composite
+def prompts(draw: st.DrawFn) -> Prompt:
+    if draw(st.booleans()):
+        kind, source = SourceKind.TEXT, draw(phrases())
+    else:
+        kind, source = SourceKind.IMAGE, draw(paths())[0]
+    weight = expression(draw(st.sampled_from(WEIGHTS)))
+    stop = expression(draw(st.sampled_from(STOPS)))
+    return Prompt(kind, source, weight, stop, draw(masks()), original="")
+
+
+@st.composite
+def trees(draw: st.DrawFn) -> tuple[Scene, ...]:
+    scenes = draw(st.lists(st.lists(prompts(), max_size=4), max_size=4))
+    return tuple(Scene(index, tuple(items)) for index, items in enumerate(scenes))
+
+
+@FAST
+@given(trees())
+def test_printed_tree_parses_back_to_the_same_tree(tree: tuple[Scene, ...]) -> None:
+    printed = format_scenes(tree)
+    assert parse_scenes(printed, variables=VARIABLES) == tree
