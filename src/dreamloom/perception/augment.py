@@ -144,11 +144,12 @@ def apply_augmentations(cutouts: torch.Tensor, params: AugmentParams) -> torch.T
 
     Shape: [N, 3, S, S] -> [N, 3, S, S].
     """
-    out = _warp(cutouts, params.warp)
-    out = adjust_saturation(out, params.saturation)
-    out = adjust_hue(out, params.hue)
-    out = _erase(out, params.erase)
-    return out + params.noise
+    dtype = cutouts.dtype
+    out = _warp(cutouts, params.warp.to(dtype))
+    out = adjust_saturation(out, params.saturation.to(dtype))
+    out = adjust_hue(out, params.hue.to(dtype))
+    out = _erase(out, params.erase.to(dtype))
+    return out + params.noise.to(dtype)
 
 
 def augment(cutouts: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -19,7 +19,7 @@ from torchvision.ops import roi_align
 from dreamloom.errors import SettingsError
 from dreamloom.perception.draws import normal, uniform
 
-__all__ = ["BorderMode", "CutoutParams", "sample_cutouts", "apply_cutouts", "pad_image"]
+__all__ = ["BorderMode", "CutoutSettings", "CutoutParams", "sample_cutouts", "apply_cutouts", "pad_image"]
 
 
 class BorderMode(enum.Enum):
@@ -41,6 +41,31 @@ class BorderMode(enum.Enum):
         except ValueError:
             names = ", ".join(m.value for m in cls)
             raise SettingsError(f"border_mode: unknown value {value!r}; use one of {names}") from None
+
+
+@dataclass(frozen=True)
+class CutoutSettings:
+    """pytti's cutout settings. Each of ``gradient_accumulation_steps`` micro-batches gets
+    ``cutouts // gradient_accumulation_steps`` cutouts per perceptor."""
+
+    cutouts: int = 40
+    cut_pow: float = 2.0
+    cutout_border: float = 0.25
+    border_mode: BorderMode = BorderMode.CLAMP
+    gradient_accumulation_steps: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "border_mode", BorderMode.parse(self.border_mode))
+        steps = self.gradient_accumulation_steps
+        if self.cutouts < 1 or steps < 1 or self.cutouts % steps:
+            raise SettingsError(
+                f"cutouts ({self.cutouts}) must be a positive multiple of gradient_accumulation_steps ({steps})"
+            )
+
+    @property
+    def per_batch(self) -> int:
+        """Cutouts per perceptor in one micro-batch."""
+        return self.cutouts // self.gradient_accumulation_steps
 
 
 @dataclass(frozen=True)
@@ -140,7 +165,8 @@ def apply_cutouts(
 ) -> torch.Tensor:
     """Cut every box of ``params`` out of ``image`` and resize it to ``size``² in one ``roi_align``.
 
-    Differentiable with respect to ``image``; makes no host synchronisation.
+    Differentiable with respect to ``image``; makes no host synchronisation (``params`` may live on the
+    CPU, where a CPU generator drew them).
     Shape: image [1, 3, H, W] -> [N, 3, size, size].
     """
     mode = BorderMode.parse(border_mode)
@@ -152,8 +178,10 @@ def apply_cutouts(
         image = pad_image(image, pad_x, pad_y, mode)
     scale = torch.tensor([width, height], device=image.device, dtype=image.dtype)
     shift = torch.tensor([pad_x, pad_y], device=image.device, dtype=image.dtype)
-    start = params.offsets.to(image.dtype) * scale + shift
-    end = start + params.sizes.to(image.dtype) * scale
+    offsets = params.offsets.to(image.device, image.dtype, non_blocking=True)
+    sizes = params.sizes.to(image.device, image.dtype, non_blocking=True)
+    start = offsets * scale + shift
+    end = start + sizes * scale
     batch_index = torch.zeros_like(start[:, :1])
     boxes = torch.cat([batch_index, start, end], dim=1)
     return roi_align(image, boxes, size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)

@@ -1,0 +1,184 @@
+"""The semantic guide: all prompts of all scenes scored against the image through every perceptor.
+
+How the engine calls it, once per optimiser step (pytti §4.5: the prompt gradients are averaged over
+micro-batches, each with fresh cutouts and one backward)::
+
+    draws = guide.micro_batches(generator, image_hw)       # all randomness of the step, drawn first
+    for micro_batch in draws:
+        terms = guide.losses_for(image, micro_batch, scene_index, env)
+        loss = sum(term.weighted for term in terms) / len(draws)   # + image losses / len(draws)
+        loss.backward(retain_graph=True)                   # or decode the image again per micro-batch
+
+``guide.losses(image, scene_index, env, generator)`` is the one-micro-batch shortcut. Raw distances are
+detached tensors: read them (a device sync) only when logging.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from dreamloom.dsl.tree import Mask, MaskKind, Prompt, Scene, SourceKind
+from dreamloom.errors import PromptError
+from dreamloom.perception.adapter import Perceptor
+from dreamloom.perception.cutouts import CutoutSettings
+from dreamloom.perception.image_prompts import (
+    IMAGE_PROMPT_OFFSET,
+    ImageTarget,
+    embed_image_prompt,
+    image_prompt_distances,
+)
+from dreamloom.perception.inputs import image_to_tensor, load_image
+from dreamloom.perception.masks import ImageMask, MaskInput, PositionalMask, SemanticMask, VideoMask
+from dreamloom.perception.prompt_loss import prompt_loss, spherical_distance
+from dreamloom.perception.views import PerceptorDraw, draw_views, embed_views
+
+__all__ = ["LossTerm", "SemanticGuide"]
+
+PromptMask = PositionalMask | SemanticMask | ImageMask
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """One prompt's contribution: ``weighted`` to back-propagate, ``raw`` mean distance to log (detached)."""
+
+    label: str
+    weighted: torch.Tensor
+    raw: torch.Tensor
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A prompt with everything it needs per step already embedded or loaded."""
+
+    prompt: Prompt
+    text: Sequence[torch.Tensor] | None  # per perceptor, for text prompts
+    image: ImageTarget | None  # for image prompts
+    mask: PromptMask | None
+
+
+def _scalar(expression_value: float | tuple[float, ...]) -> float:
+    """A weight written as a one-element list (pytti accident, §1.5) counts as its first value."""
+    return float(expression_value[0] if isinstance(expression_value, tuple) else expression_value)
+
+
+class SemanticGuide:
+    """Scores an image against the prompts of a scene with ``perceptors`` (order = perceptor axis)."""
+
+    def __init__(self, perceptors: Sequence[Perceptor], settings: CutoutSettings) -> None:
+        self.perceptors = list(perceptors)
+        self.settings = settings
+        self._texts: dict[str, list[torch.Tensor]] = {}
+        self._scenes: list[list[_Ready]] = []
+
+    def embed_text(self, text: str, label: str) -> list[torch.Tensor]:
+        """Per-perceptor embedding of ``text`` (cached); too long a text is a PromptError naming ``label``."""
+        if text not in self._texts:
+            for perceptor in self.perceptors:
+                perceptor.check_text(text, label)
+            self._texts[text] = [perceptor.encode_text([text])[0] for perceptor in self.perceptors]
+        return self._texts[text]
+
+    def _image_target(self, prompt: Prompt, generator: torch.Generator) -> ImageTarget:
+        picture = image_to_tensor(load_image(prompt.source, prompt.original))[None]
+        return embed_image_prompt(picture, self.perceptors, self.settings, generator)
+
+    def _mask(self, prompt: Prompt, mask: Mask | None) -> PromptMask | None:
+        if mask is None:
+            return None
+        if mask.kind is MaskKind.POSITIONAL:
+            return PositionalMask(str(mask.letter))
+        if mask.kind is MaskKind.SEMANTIC:
+            return SemanticMask(self.embed_text(str(mask.text), prompt.original))
+        if mask.kind is MaskKind.VIDEO:
+            return VideoMask(str(mask.path), inverted=mask.inverted)
+        picture = image_to_tensor(load_image(str(mask.path), prompt.original, mode="L"))
+        return ImageMask(picture, inverted=mask.inverted)
+
+    def _ready(self, prompt: Prompt, generator: torch.Generator) -> _Ready:
+        if prompt.kind is SourceKind.TEXT:
+            if not prompt.source:
+                raise PromptError(f"prompt {prompt.original!r} has no text")
+            return _Ready(prompt, self.embed_text(prompt.source, prompt.original), None, self._mask(prompt, prompt.mask))
+        image = self._image_target(prompt, generator)
+        return _Ready(prompt, None, image, self._mask(prompt, prompt.mask))
+
+    def prepare(self, scenes: Sequence[Scene], generator: torch.Generator) -> None:
+        """Embed every prompt, image prompt and semantic-mask phrase of every scene once; load mask images.
+
+        ``generator`` draws the image prompts' cutouts. Bad files raise InputFileError naming the prompt.
+        """
+        self._scenes = [[self._ready(prompt, generator) for prompt in scene.prompts] for scene in scenes]
+
+    @property
+    def video_masks(self) -> list[tuple[Prompt, VideoMask]]:
+        """Video masks of all scenes, for the animation code to feed frames with ``VideoMask.set_frame``."""
+        return [(r.prompt, r.mask) for scene in self._scenes for r in scene if isinstance(r.mask, VideoMask)]
+
+    def micro_batches(self, generator: torch.Generator, image_hw: tuple[int, int]) -> list[list[PerceptorDraw]]:
+        """All random choices of one step: per micro-batch, per perceptor, ``settings.per_batch`` cutouts.
+
+        A CPU generator keeps the cutout boxes on the CPU, where masks and image-prompt matching read them.
+        """
+        return [
+            [draw_views(generator, self.settings, self.settings.per_batch, image_hw, p) for p in self.perceptors]
+            for _ in range(self.settings.gradient_accumulation_steps)
+        ]
+
+    def losses_for(
+        self,
+        image: torch.Tensor,
+        draws: Sequence[PerceptorDraw],
+        scene_index: int,
+        env: Mapping[str, float],
+    ) -> list[LossTerm]:
+        """Loss terms of scene ``scene_index`` for one micro-batch. Shape: image [1, 3, H, W] in [0, 1]."""
+        embeddings = [
+            embed_views(image.to(p.device), draw, p, self.settings) for p, draw in zip(self.perceptors, draws)
+        ]
+        inputs = MaskInput(
+            offsets=torch.cat([draw.cutouts.offsets for draw in draws]),
+            sizes=torch.cat([draw.cutouts.sizes for draw in draws]),
+            embeddings=[e.detach() for e in embeddings],
+            device=embeddings[0].device,
+        )
+        return [self._term(ready, embeddings, draws, inputs, env) for ready in self._scenes[scene_index]]
+
+    def losses(
+        self, image: torch.Tensor, scene_index: int, env: Mapping[str, float], generator: torch.Generator
+    ) -> list[LossTerm]:
+        """Loss terms for one freshly drawn micro-batch (the whole step when there is no accumulation)."""
+        draws = self.micro_batches(generator, (image.shape[-2], image.shape[-1]))[0]
+        return self.losses_for(image, draws, scene_index, env)
+
+    def _term(
+        self,
+        ready: _Ready,
+        embeddings: Sequence[torch.Tensor],
+        draws: Sequence[PerceptorDraw],
+        inputs: MaskInput,
+        env: Mapping[str, float],
+    ) -> LossTerm:
+        if ready.text is not None:
+            distance = torch.cat([spherical_distance(e, t.to(e.device)) for e, t in zip(embeddings, ready.text)])
+            offset = 0.0
+        else:
+            distance, offset = image_prompt_distances(ready.image, embeddings, draws), IMAGE_PROMPT_OFFSET
+        stops: torch.Tensor | float = -math.inf
+        weights: torch.Tensor | float = 1.0
+        if ready.mask is not None:
+            cutoff_expr = ready.prompt.mask.cutoff if ready.prompt.mask is not None else None
+            cutoff = None if cutoff_expr is None else _scalar(cutoff_expr.evaluate(env))
+            stops, weights = ready.mask(inputs, cutoff)
+        weighted, raw = prompt_loss(
+            distance,
+            weight=_scalar(ready.prompt.weight.evaluate(env)),
+            stop=_scalar(ready.prompt.stop.evaluate(env)),
+            mask_stops=stops,
+            mask_weights=weights,
+            offset=offset,
+        )
+        return LossTerm(label=ready.prompt.label, weighted=weighted, raw=raw)

@@ -1,0 +1,85 @@
+"""Reading the images that prompts name (image prompts, mask images): local paths and http(s) URLs.
+
+pytti fetched URLs with no timeout or size limit and opened any path (§1.6); here URLs get a timeout and a
+size cap, other schemes are refused, and every failure is an InputFileError naming the prompt and the path.
+"""
+
+from __future__ import annotations
+
+import io
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from dreamloom import __version__
+from dreamloom.errors import InputFileError
+
+__all__ = ["read_source", "load_image", "image_to_tensor", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT_S"]
+
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+DOWNLOAD_TIMEOUT_S = 30.0
+
+
+def _is_url(source: str) -> bool:
+    scheme = urllib.parse.urlsplit(source).scheme
+    return len(scheme) > 1  # one letter is a Windows drive ("C:\\...")
+
+
+def _download(url: str, label: str, *, timeout: float, max_bytes: int) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": f"dreamloom/{__version__}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(max_bytes + 1)
+    except (urllib.error.URLError, OSError, ValueError) as failure:
+        raise InputFileError(f"prompt {label!r}: cannot download {url}: {failure}") from None
+    if len(data) > max_bytes:
+        raise InputFileError(f"prompt {label!r}: {url} is larger than {max_bytes:,} bytes; download it and give a path")
+    return data
+
+
+def read_source(
+    source: str, label: str, *, timeout: float = DOWNLOAD_TIMEOUT_S, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> bytes:
+    """The bytes of a local file or an http(s) URL; anything else is an InputFileError naming ``label``."""
+    if _is_url(source):
+        scheme = urllib.parse.urlsplit(source).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise InputFileError(
+                f"prompt {label!r}: {source} uses the scheme {scheme!r}; only http(s) URLs and file paths are read"
+            )
+        return _download(source, label, timeout=timeout, max_bytes=max_bytes)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise InputFileError(f"prompt {label!r}: the file {path} does not exist (or is not a file)")
+    try:
+        return path.read_bytes()
+    except OSError as failure:
+        raise InputFileError(f"prompt {label!r}: cannot read {path}: {failure}") from None
+
+
+def load_image(
+    source: str,
+    label: str,
+    *,
+    mode: str = "RGB",
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> Image.Image:
+    """Open a still image from a path or URL and convert it to ``mode`` ("RGB" or "L")."""
+    data = read_source(source, label, timeout=timeout, max_bytes=max_bytes)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.convert(mode)
+    except (UnidentifiedImageError, OSError, ValueError) as failure:
+        raise InputFileError(f"prompt {label!r}: {source} is not an image PIL can read ({failure})") from None
+
+
+def image_to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL image to a float tensor in [0, 1]. Shape: RGB -> [3, H, W]; L -> [H, W]."""
+    array = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
+    return array.permute(2, 0, 1).contiguous() if array.dim() == 3 else array

@@ -1,0 +1,70 @@
+"""pytti's prompt loss against hand-computed values: distance, weight sign, stops, masks, offset."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from dreamloom.perception.prompt_loss import prompt_loss, spherical_distance
+
+
+def test_spherical_distance_is_half_the_squared_angle() -> None:
+    x = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0], [2.0, 0.0]])
+    y = torch.tensor([[0.0, 3.0], [-1.0, 0.0], [1.0, 0.0], [5.0, 0.0]])
+    expected = torch.tensor([(math.pi / 2) ** 2 / 2, math.pi**2 / 2, (math.pi / 4) ** 2 / 2, 0.0])
+    assert torch.allclose(spherical_distance(x, y), expected, atol=1e-5)
+    assert spherical_distance(x, torch.tensor([1.0, 0.0])).shape == (4,)
+
+
+def _grad(weight: float, stop: float, d: list[float], **mask: object) -> tuple[float, list[float], float]:
+    distance = torch.tensor(d, dtype=torch.float64, requires_grad=True)
+    loss, raw = prompt_loss(distance, weight=weight, stop=stop, **mask)  # type: ignore[arg-type]
+    loss.backward()
+    return float(loss.detach()), distance.grad.tolist(), float(raw)
+
+
+def test_positive_weight_pulls_every_cutout_without_stop() -> None:
+    value, grad, raw = _grad(2.0, -math.inf, [0.5, 1.0, 1.5])
+    assert value == pytest.approx(2.0) and raw == pytest.approx(1.0)
+    assert grad == pytest.approx([2 / 3] * 3)
+
+
+def test_positive_weight_stops_pulling_below_the_stop() -> None:
+    value, grad, _ = _grad(2.0, 0.8, [0.5, 1.0, 1.5])
+    assert value == pytest.approx(2.0)  # the value is always the true weighted distance
+    assert grad == pytest.approx([0.0, 2 / 3, 2 / 3])
+
+
+def test_negative_weight_with_stop_pushes_until_minus_stop() -> None:
+    value, grad, raw = _grad(-1.0, -0.9, [0.5, 1.0, 1.5])
+    assert value == pytest.approx(-1.0) and raw == pytest.approx(1.0)
+    assert grad == pytest.approx([-1 / 3, 0.0, 0.0])  # only d < 0.9 is still pushed away
+
+
+def test_zero_weight_gives_zero_loss_but_keeps_raw() -> None:
+    value, grad, raw = _grad(0.0, -math.inf, [0.5, 1.5])
+    assert value == 0.0 and grad == [0.0, 0.0] and raw == pytest.approx(1.0)
+
+
+def test_mask_stops_switch_cutouts_off_for_both_signs() -> None:
+    stops = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    _, grad, _ = _grad(1.0, -math.inf, [0.5, 0.9], mask_stops=stops)
+    assert grad == pytest.approx([0.5, 0.0])
+    # negative weight: stop 0 -> -1 (push while d < 1), stop 1 -> 0 (never)
+    _, grad, _ = _grad(-1.0, -math.inf, [0.5, 0.9], mask_stops=stops)
+    assert grad == pytest.approx([-0.5, 0.0])
+
+
+def test_mask_weights_scale_and_disable_cutouts() -> None:
+    weights = torch.tensor([0.0, 2.0], dtype=torch.float64)
+    value, grad, _ = _grad(-1.5, -math.inf, [0.5, 0.9], mask_weights=weights)
+    assert value == pytest.approx(-1.5 * 2 * 0.9 / 2)
+    assert grad == pytest.approx([0.0, -1.5])
+
+
+def test_offset_shifts_value_raw_and_stop_comparison() -> None:
+    value, grad, raw = _grad(1.0, 0.9, [0.1, 0.3], offset=0.7)
+    assert value == pytest.approx(0.9) and raw == pytest.approx(0.9)
+    assert grad == pytest.approx([0.0, 0.5])  # 0.8 < 0.9 stops, 1.0 > 0.9 pulls
