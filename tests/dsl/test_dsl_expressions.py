@@ -98,6 +98,12 @@ def test_numbers_compile_to_constants() -> None:
     assert isinstance(compile_expression(1.5, setting="w", variables=()), Expression)
 
 
+@pytest.mark.parametrize("number", [math.nan, 10**400])
+def test_invalid_numbers_are_refused(number: float) -> None:
+    with pytest.raises(PromptError, match="^w: .* is not a valid number"):
+        compile_expression(number, setting="w", variables=())
+
+
 def test_scalar_mode_unwraps_one_item_lists_and_refuses_others() -> None:
     one = compile_expression("[fLo_prev]", setting="w", variables=VARIABLES, scalar=True)
     assert not one.is_list and one.evaluate(ENV) == 0.125

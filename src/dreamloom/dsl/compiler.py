@@ -67,7 +67,6 @@ _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
     ast.GtE: operator.ge,
 }
 _FORBIDDEN: dict[type, str] = {
-    ast.Attribute: "attribute access (only np.<function> is allowed)",
     ast.Subscript: "subscripts ([...] after a value)",
     ast.Lambda: "lambdas",
     ast.ListComp: "comprehensions",
@@ -125,14 +124,14 @@ class Compiler:
         return self.scalar(node)
 
     def scalar(self, node: ast.expr) -> Compiled:
-        method = getattr(self, "_" + type(node).__name__.lower(), None)
-        if method is None:
+        handler = _HANDLERS.get(type(node))
+        if handler is None:
             if isinstance(node, (ast.List, ast.Tuple)):
                 self._fail(node, "a list is only allowed as the whole value or as an argument of "
                            + ", ".join(sorted(whitelist.ITERABLE_ARGUMENT)))
             what = _FORBIDDEN.get(type(node), f"'{type(node).__name__}' syntax")
             self._fail(node, f"{what} not allowed in expressions")
-        return method(node)
+        return handler(self, node)
 
     def _fail(self, node: ast.AST, reason: str, hint: str = "") -> NoReturn:
         raise CompileError(reason, node_offset(self.source, node), hint)
@@ -282,6 +281,20 @@ class Compiler:
             self._fail(node, f"wrong arguments for {name}(): {error}")
         except (ArithmeticError, ValueError):
             pass
+
+
+# The only syntax an expression may contain, each with the method that checks and compiles it.
+_HANDLERS: dict[type, Callable[[Compiler, Any], Compiled]] = {
+    ast.Constant: Compiler._constant,
+    ast.Name: Compiler._name,
+    ast.Attribute: Compiler._attribute,
+    ast.BinOp: Compiler._binop,
+    ast.UnaryOp: Compiler._unaryop,
+    ast.BoolOp: Compiler._boolop,
+    ast.Compare: Compiler._compare,
+    ast.IfExp: Compiler._ifexp,
+    ast.Call: Compiler._call,
+}
 
 
 def _sample(part: Compiled) -> Any:

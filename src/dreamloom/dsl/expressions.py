@@ -95,10 +95,13 @@ def compile_expression(source: str | int | float, *, setting: str, variables: Co
 
 
 def _compile_number(value: int | float, setting: str) -> Expression:
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.nan
     if number != number:
-        raise ExpressionError(f"{setting}: NaN is not a valid value", reason="NaN is not a valid value",
-                              offset=0, hint="")
+        reason = f"{value!r:.40} is not a valid number"
+        raise ExpressionError(f"{setting}: {reason}", reason=reason, offset=0, hint="")
     text = repr(value) if not isinstance(value, bool) else str(int(value))
     return Expression(text, frozenset(), number, False, setting, lambda env: number)
 
