@@ -37,7 +37,9 @@ class VQGANImage(EMAImage):
     latent_strength = 1.0
     direct_loss = DirectLoss.LATENT
 
-    def __init__(self, network: VQGAN, width: int, height: int, pixel_size: int = 1, ema_decay: float = 0.99) -> None:
+    def __init__(
+        self, network: VQGAN, width: int, height: int, pixel_size: int = 1, ema_decay: float = 0.99
+    ) -> None:
         factor = network.downsample_factor
         tokens_x, tokens_y = width * pixel_size // factor, height * pixel_size // factor
         if tokens_x < 1 or tokens_y < 1:

@@ -40,7 +40,9 @@ def load_vqgan(
     return load_network(spec, path, device=device)
 
 
-def load_network(spec: VQGANSpec, path: Path, *, device: torch.device, dtype: torch.dtype = torch.float32) -> VQGAN:
+def load_network(
+    spec: VQGANSpec, path: Path, *, device: torch.device, dtype: torch.dtype = torch.float32
+) -> VQGAN:
     """Build ``spec`` with the weights of the checkpoint at ``path``, frozen, in eval mode, on ``device``."""
     weights = first_stage_weights(spec, read_state_dict(path))
     with torch.device("meta"):
