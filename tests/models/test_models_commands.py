@@ -15,7 +15,7 @@ def _run(*argv: str) -> int:
     parser = argparse.ArgumentParser(prog="dreamloom")
     add_models_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    return args.handler(args)
 
 
 def test_path_resolves_files_models_and_aliases(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,8 @@
 """``dreamloom models list | download NAME | verify [NAME] | path NAME``: the weights cache from the shell.
 
 :func:`add_models_parser` adds the ``models`` command to the CLI's subparsers; each action stores its
-handler as ``args.func`` (``func(args) -> exit code``). Problems are raised as :class:`WeightsError`.
+handler as ``args.handler`` (``handler(args) -> exit code``, the CLI's dispatch convention). Problems are
+raised as :class:`WeightsError` for the CLI to print.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def add_models_parser(subparsers: argparse._SubParsersAction) -> None:
     path = actions.add_parser("path", parents=[common], help="print where a file is (or must be placed)")
     path.add_argument("name")
     for action, handler in (("list", _list), ("download", _download), ("verify", _verify), ("path", _path)):
-        actions.choices[action].set_defaults(func=handler)
+        actions.choices[action].set_defaults(handler=handler)
 
 
 def resolve(name: str) -> WeightsFile:
