@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from dreamloom.dsl.tree import Mask, MaskKind, Prompt, Scene, SourceKind
-from dreamloom.errors import PromptError
+from dreamloom.errors import InputFileError, PromptError
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.cutouts import CutoutSettings
 from dreamloom.perception.image_prompts import (
@@ -94,6 +95,8 @@ class SemanticGuide:
         if mask.kind is MaskKind.SEMANTIC:
             return SemanticMask(self.embed_text(str(mask.text), prompt.original))
         if mask.kind is MaskKind.VIDEO:
+            if not Path(str(mask.path)).expanduser().is_file():
+                raise InputFileError(f"prompt {prompt.original!r}: the video mask {mask.path} does not exist")
             return VideoMask(str(mask.path), inverted=mask.inverted)
         picture = image_to_tensor(load_image(str(mask.path), prompt.original, mode="L"))
         return ImageMask(picture, inverted=mask.inverted)
