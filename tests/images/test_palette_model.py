@@ -138,6 +138,8 @@ def test_backup_keys_and_pytti_backup_without_lock_flag() -> None:
     assert torch.equal(restored.decode(), model.decode())
     pytti_state = {k: v for k, v in state.items() if k != "pallet_locked"}
     LimitedPaletteImage(6, 4, palette_size=3, palettes=2).load_state_dict(pytti_state)
+    restored.load_state_dict(random_model(palette_size=3, palettes=2).state_dict())
+    assert not restored.palette_locked
 
 
 def test_encode_without_smart_encode_sets_hsp_brightness() -> None:

@@ -86,10 +86,12 @@ class LimitedPaletteImage(ImageModel):
         self.tensor = nn.Parameter(torch.zeros(palettes, height, width, **kind))
         self.register_buffer("pallet_target", torch.zeros(palette_size, palettes, 3, **kind))
         self.register_buffer("pallet_locked", torch.tensor(False, device=device))
+        self._locked = False
         self.hdr_loss = HdrLoss(palette_size, palettes, gamma, hdr_weight, **kind) if hdr_weight != 0 else None
         self.loss = PaletteNormLoss(palette_normalization_weight, **kind)
         self.normalize_palettes = palette_normalization_weight != 0 and palettes > 1
-        self._register_load_state_dict_pre_hook(self._default_missing_lock)
+        self.register_load_state_dict_pre_hook(_keep_lock_flag_if_absent)
+        self.register_load_state_dict_post_hook(_read_lock_flag)
 
     @property
     def output_size(self) -> tuple[int, int]:
@@ -97,8 +99,11 @@ class LimitedPaletteImage(ImageModel):
 
     @property
     def palette_locked(self) -> bool:
-        """Whether the palette is frozen (``lock_palette`` or a fitted ``target_palette``)."""
-        return bool(self.pallet_locked)
+        """Whether the palette is frozen (``lock_palette`` or a fitted ``target_palette``).
+
+        Mirrored in a Python flag so that decoding never waits on the device to read the buffer.
+        """
+        return self._locked
 
     def display_palette(self) -> torch.Tensor:
         """Colours in use, darkest first per palette: the locked target or the sorted live palette.
@@ -170,14 +175,14 @@ class LimitedPaletteImage(ImageModel):
             fitted = scratch.display_palette()
             self.pallet_target.copy_(fitted)
             self.pallet.copy_(fitted * PALETTE_INERTIA)
-            self.pallet_locked.fill_(True)
+        self._set_locked(True)
 
     @torch.no_grad()
     def lock_palette(self, lock: bool = True) -> None:
         """Freeze the current sorted palette (``lock_palette``) or release the lock (§5.8)."""
         if lock:
             self.pallet_target.copy_(self.display_palette())
-        self.pallet_locked.fill_(lock)
+        self._set_locked(lock)
 
     def palette_swatch(self) -> Image.Image:
         """The palettes as a picture for ``show_palette``: palette j in column j, darkest entry on top.
@@ -200,7 +205,18 @@ class LimitedPaletteImage(ImageModel):
         self.value.copy_(tensor[0])
         self.tensor.copy_(tensor[1:])
 
-    def _default_missing_lock(self, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
-        """Let pytti backups, which have no lock flag, load strictly: they keep the current flag."""
-        state_dict.setdefault(prefix + "pallet_locked", self.pallet_locked.clone())
+    @torch.no_grad()
+    def _set_locked(self, lock: bool) -> None:
+        self.pallet_locked.fill_(lock)
+        self._locked = lock
 
+
+def _keep_lock_flag_if_absent(module: LimitedPaletteImage, state_dict: dict[str, Any], prefix: str,
+                              *_: Any) -> None:
+    """Let pytti backups, which have no lock flag, load strictly: the model keeps its current flag."""
+    state_dict.setdefault(prefix + "pallet_locked", module.pallet_locked.clone())
+
+
+def _read_lock_flag(module: LimitedPaletteImage, _incompatible_keys: Any) -> None:
+    """Refresh the Python mirror of the lock flag after a backup was loaded."""
+    module._locked = bool(module.pallet_locked)
