@@ -11,7 +11,7 @@ import torch
 from vqgan_tiny import TINY, tiny_network
 
 from dreamloom.errors import WeightsError
-from dreamloom.images.vqgan import VQGAN, load_network, load_vqgan
+from dreamloom.images.vqgan import VQGAN, VQGANImage, load_network, load_vqgan
 from dreamloom.images.vqgan import loading as loading_module
 from dreamloom.models.registry import WeightsFile, WeightsKind
 
@@ -129,3 +129,15 @@ def test_missing_real_checkpoint_offline_names_file_urls_and_path(
     assert expected in message
     assert "https://heibox.uni-heidelberg.de/d/73487ab6e5314cb5adba/" in message
     assert not (tmp_path / "vqgan" / "sflckr.ckpt").exists()
+
+
+def test_settings_factory_builds_the_image_through_the_registry(registered_tiny: tuple[Path, WeightsFile]) -> None:
+    from dreamloom.images.factory import build_image_model
+    from dreamloom.settings.loading import load_settings
+
+    cache, _ = registered_tiny
+    overrides = ["image_model=VQGAN", "vqgan_model=sflickr", "pixel_size=2", f"models_parent_dir={cache}"]
+    image = build_image_model(load_settings(None, overrides), 12, 9, torch.device("cpu"))
+    assert isinstance(image, VQGANImage)
+    assert image.output_size == (18, 24)
+    assert _same_network(image.network, tiny_network(seed=5))

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torchvision.transforms.functional as TF
 from PIL import Image
 
 from dreamloom.errors import SettingsError
 from dreamloom.images.base import DirectLoss
 from dreamloom.images.ema import EMAImage
 from dreamloom.images.grad_tricks import clamp_with_grad
+from dreamloom.images.pictures import picture_to_tensor
 from dreamloom.images.vqgan.network import VQGAN
 from dreamloom.images.vqgan.quantize import vector_quantize
 
@@ -91,8 +91,7 @@ class VQGANImage(EMAImage):
         Shape: -> [1, D, h, w]
         """
         height, width = self.output_size
-        resized = image.convert("RGB").resize((width, height), Image.LANCZOS)
-        pixels = TF.pil_to_tensor(resized)[None].to(self.tensor) / 255
+        pixels = picture_to_tensor(image, (width, height), device=self.tensor.device, dtype=self.tensor.dtype)
         return self.network.encode(pixels * 2 - 1)
 
     @torch.no_grad()
