@@ -90,3 +90,15 @@ def test_gradient_descent_turns_the_picture_red() -> None:
     assert end < 0.25 * start
     mean_colour = model.decode().detach().mean(dim=(0, 2, 3))
     assert mean_colour[0] > mean_colour[1] + 0.3 and mean_colour[0] > mean_colour[2] + 0.3
+
+
+def test_grid_fit_loss_has_the_full_size_gradient() -> None:
+    model = LimitedPaletteImage(4, 3, pixel_size=3, palette_size=4, palettes=3, random_initial_palette=True)
+    model.encode_random(torch.Generator().manual_seed(0))
+    target = hsv_channels(torch.rand(1, 3, 9, 12, generator=torch.Generator().manual_seed(1)))
+    full = (hsv_channels(model.decode_training()) - target).square().mean()
+    full_grads = torch.autograd.grad(full, [model.pallet, model.tensor])
+    grid = (hsv_channels(model.decode_grid()) - torch.nn.functional.avg_pool2d(target, 3)).square().mean()
+    grid_grads = torch.autograd.grad(grid, [model.pallet, model.tensor])
+    for expected, actual in zip(full_grads, grid_grads):
+        torch.testing.assert_close(actual, expected)

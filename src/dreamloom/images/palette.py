@@ -114,9 +114,12 @@ class LimitedPaletteImage(ImageModel):
             return self.pallet_target
         return sorted_display_palette(self.pallet)
 
+    def decode_grid(self) -> torch.Tensor:
+        """The picture at grid resolution, one colour per ``pixel_size`` block. Shape: [1, 3, H, W]"""
+        return decode_palette_pixels(self.display_palette(), self.value, self.tensor)[None]
+
     def decode_training(self) -> torch.Tensor:
-        pixels = decode_palette_pixels(self.display_palette(), self.value, self.tensor)[None]
-        return F.interpolate(pixels, size=self.output_size, mode="nearest")
+        return F.interpolate(self.decode_grid(), size=self.output_size, mode="nearest")
 
     def regularizers(self, hdr_weight: float | None = None) -> dict[str, torch.Tensor]:
         """Weighted HDR and palette-normalisation terms (§5.6); ``hdr_weight`` overrides the HDR weight.

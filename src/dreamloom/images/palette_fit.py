@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import torch
+import torch.nn.functional as F
 
 from dreamloom.images.palette_math import hsv_channels
 
@@ -28,15 +29,17 @@ def fit_palette_to_picture(model: LimitedPaletteImage, target: torch.Tensor) -> 
 
     Each step minimises ``MSE(HSV5(decode), HSV5(target)) + 0.01·HDR_raw + palette-normalisation``,
     then applies the model's projection. A locked palette receives no gradient, so only logits move.
+    The decode is constant on each ``pixel_size`` block, so that MSE equals, up to a constant, the MSE
+    between the grid and the target's block means: the fit runs on the grid with pytti's gradients.
 
     Shape: target [1, 3, H, W] at the model's output size.
     """
-    target_hsv = hsv_channels(target)
+    target_hsv = F.avg_pool2d(hsv_channels(target), model.pixel_size)
     optimiser = torch.optim.Adam([model.pallet, model.tensor], lr=FIT_LR)
     with torch.enable_grad():
         for _ in range(FIT_STEPS):
             optimiser.zero_grad(set_to_none=True)
-            decoded_hsv = hsv_channels(model.decode_training())
+            decoded_hsv = hsv_channels(model.decode_grid())
             loss = (decoded_hsv - target_hsv).square().mean()
             for term in model.regularizers(hdr_weight=FIT_HDR_WEIGHT).values():
                 loss = loss + term
