@@ -16,7 +16,7 @@ def default_models_dir() -> Path:
 
 
 def models_dir(models_parent_dir: str | os.PathLike[str] | None) -> Path:
-    """The cache folder for a ``models_parent_dir`` setting (None or empty → the default), ``~`` expanded."""
+    """The cache folder for a ``models_parent_dir`` setting (None or empty: the default), ``~`` expanded."""
     if models_parent_dir is None or str(models_parent_dir) == "":
         return default_models_dir()
     return Path(models_parent_dir).expanduser()
@@ -28,5 +28,5 @@ def file_path(entry: WeightsFile, models_parent_dir: str | os.PathLike[str] | No
 
 
 def offline() -> bool:
-    """True when downloads are forbidden: ``HF_HUB_OFFLINE`` set to 1/true/yes/on (the Hugging Face convention)."""
+    """True when downloads are forbidden: ``HF_HUB_OFFLINE`` is 1/true/yes/on (the Hugging Face convention)."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE

@@ -126,8 +126,11 @@ def _pickle_imports(path: Path) -> set[str]:
                 records = [name for name in archive.namelist() if name.endswith("data.pkl")]
                 if not records:
                     raise ValueError("no data.pkl record in the archive")
-                with archive.open(records[0]) as stream:
-                    return _globals_in(stream, pickles=1)
+                names: set[str] = set()
+                for record in records:
+                    with archive.open(record) as stream:
+                        names |= _globals_in(stream, pickles=1)
+                return names
         with path.open("rb") as stream:
             return _globals_in(stream, pickles=_LEGACY_PICKLES)
     except (ValueError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as error:

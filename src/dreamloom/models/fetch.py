@@ -91,14 +91,14 @@ def _fetch(url: str, entry: WeightsFile, path: Path, *, progress: bool, timeout:
     logger.info("downloading %s from %s", entry.name, url)
     request = urllib.request.Request(url, headers={"User-Agent": f"dreamloom/{__version__}"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        announced = response.headers.get("Content-Length")
-        total = int(announced) if announced is not None and announced.isdigit() else entry.size
+        length = response.headers.get("Content-Length", "")
+        announced = int(length) if length.isdigit() else None
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         try:
             with os.fdopen(handle, "wb") as sink:
-                size, sha256 = _stream(response, sink, total, entry.filename, progress)
-            if announced is not None and announced.isdigit() and size != int(announced):
-                raise _BadDownload(f"the connection ended after {size:,} of {int(announced):,} bytes")
+                size, sha256 = _stream(response, sink, announced or entry.size, entry.filename, progress)
+            if announced is not None and size != announced:
+                raise _BadDownload(f"the connection ended after {size:,} of {announced:,} bytes")
             problem = mismatch(entry, size, sha256)
             if problem is not None:
                 raise _BadDownload(problem)
@@ -112,7 +112,8 @@ def _stream(source: BinaryIO, sink: BinaryIO, total: int | None, label: str, pro
     """Copy ``source`` to ``sink`` with a progress bar; return (bytes copied, hex sha256)."""
     digest = hashlib.sha256()
     size = 0
-    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, disable=not progress) as bar:
+    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, disable=not progress)
+    with bar:
         for chunk in iter(lambda: source.read(CHUNK), b""):
             sink.write(chunk)
             digest.update(chunk)

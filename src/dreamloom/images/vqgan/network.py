@@ -16,7 +16,7 @@ from dreamloom.images.vqgan.spec import VQGANSpec
 
 
 class VQGAN(nn.Module):
-    """A frozen-or-not VQGAN first stage built from its :class:`VQGANSpec`.
+    """A VQGAN first stage built from its :class:`VQGANSpec` (the loader freezes pretrained ones).
 
     ``encode`` maps pictures in [-1, 1] to quantised latents; ``decode`` maps latents back to pictures
     in roughly [-1, 1]. Build on the ``meta`` device (``with torch.device("meta")``) to inspect layouts

@@ -51,6 +51,7 @@ class VectorQuantizer(nn.Module):
         return self.embedding.weight
 
     def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Nearest codes; ``generator`` is accepted for a common signature with the Gumbel quantiser."""
         channels_last = z.permute(0, 2, 3, 1)
         return self.codebook[nearest_code_indices(channels_last, self.codebook)].permute(0, 3, 1, 2)
 
