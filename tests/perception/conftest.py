@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import open_clip
 import pytest
 import torch
 
 from dreamloom.perception.adapter import Perceptor
+
+
+@pytest.fixture(autouse=True)
+def single_thread() -> Iterator[None]:
+    """One torch thread: on this shared 2-core machine extra threads only contend; restore afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
 
 @pytest.fixture(scope="session")
 def tiny_clip() -> Perceptor:
