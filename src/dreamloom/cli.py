@@ -6,6 +6,7 @@ Every user error ends here as one message on stderr and the error's exit code, n
 from __future__ import annotations
 
 import argparse
+import os
 import logging
 import sys
 from collections.abc import Sequence
@@ -28,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dreamloom: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`); that is not an error of ours.
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -44,6 +49,10 @@ def _build_parser() -> argparse.ArgumentParser:
     settings = commands.add_parser("settings", help="print the fully resolved settings as YAML", description="Print every setting (defaults filled in, seed resolved) so a run can be reproduced.")
     _add_settings_arguments(settings)
     settings.set_defaults(handler=_settings)
+
+    from dreamloom.models.commands import add_models_parser
+
+    add_models_parser(commands)
     return parser
 
 
