@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from dreamloom.errors import SettingsError, WeightsError
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.clip_weights import ensure_weights
+from dreamloom.perception.fast_attention import accelerate_attention
 
 __all__ = [
     "PYTTI_FLAGS",
@@ -102,7 +103,9 @@ def _build(spec: PerceptorSpec, checkpoint: Path, device: torch.device) -> torch
 
 
 def _wrap(spec: PerceptorSpec, model: torch.nn.Module, precision: torch.dtype) -> Perceptor:
-    """Adapter with the weights' own preprocessing (mean/std from open_clip's table, else the model's)."""
+    """Adapter with the weights' own preprocessing (mean/std from open_clip's table, else the model's) and
+    the faster self-attention (same parameters, same outputs)."""
+    accelerate_attention(model)
     tag_cfg = open_clip.get_pretrained_cfg(spec.model, spec.pretrained or "")
     model_cfg = getattr(model.visual, "preprocess_cfg", {})
     size = model.visual.image_size

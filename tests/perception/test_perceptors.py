@@ -1,0 +1,130 @@
+"""Perceptor names, the cache layout, offline errors, and real architectures loaded through the real path.
+
+Real CLIP weights cannot be downloaded here: each architecture is built with random weights
+(``pretrained=None``), saved where the cache expects its file, and loaded back through ``load_perceptor``.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+from pathlib import Path
+
+import open_clip
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from dreamloom.errors import SettingsError, WeightsError
+from dreamloom.perception import clip_weights
+from dreamloom.perception.cutouts import CutoutSettings
+from dreamloom.perception.guide import SemanticGuide
+from dreamloom.perception.perceptors import PYTTI_FLAGS, load_perceptor, load_perceptors, resolve_perceptor
+
+from perception_fakes import scenes
+
+CPU = torch.device("cpu")
+REAL = {"ViTB32": "ViT-B-32-quickgelu", "RN50-quickgelu/openai": "RN50-quickgelu"}
+
+
+@pytest.mark.parametrize("flag", list(PYTTI_FLAGS))
+def test_every_pytti_flag_resolves_to_an_open_clip_config_and_openai_weights(flag: str) -> None:
+    spec = resolve_perceptor(flag)
+    assert open_clip.get_model_config(spec.model) is not None
+    assert spec.pretrained == "openai"
+    source = clip_weights.weights_source(spec.model, "openai")
+    assert source.candidates[0][0] == "open_clip_model.safetensors"
+    assert source.candidates[0][1].startswith("https://huggingface.co/timm/")
+
+
+def test_model_slash_pretrained_names_and_unknown_names() -> None:
+    assert resolve_perceptor("ViT-B-32/laion2b_s34b_b79k").pretrained == "laion2b_s34b_b79k"
+    with pytest.raises(SettingsError, match="Did you mean ViTB32"):
+        resolve_perceptor("ViTB23")
+    with pytest.raises(SettingsError, match="unknown open_clip model 'ViT-Q-32'"):
+        resolve_perceptor("ViT-Q-32/openai")
+    with pytest.raises(SettingsError, match="unknown weights for RN50-quickgelu 'laion'"):
+        resolve_perceptor("RN50-quickgelu/laion")
+    with pytest.raises(SettingsError, match="at least one perceptor"):
+        load_perceptors([], device=CPU, cache_dir=Path("."))
+
+
+def test_offline_missing_file_names_model_file_and_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    expected = tmp_path / "open_clip" / "ViT-L-14-336-quickgelu" / "openai" / "open_clip_model.safetensors"
+    with pytest.raises(WeightsError, match="ViT-L-14-336-quickgelu/openai") as caught:
+        load_perceptor("ViTL14_336px", device=CPU, cache_dir=tmp_path)
+    message = str(caught.value)
+    assert str(expected) in message and "HF_HUB_OFFLINE" in message
+    assert "https://huggingface.co/timm/vit_large_patch14_clip_336.openai/resolve/main/" in message
+
+
+def test_failed_download_is_the_same_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+    def no_network(url: str, target: Path) -> None:
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(clip_weights, "_download", no_network)
+    with pytest.raises(WeightsError, match=r"RN101-quickgelu/openai.*no route to host"):
+        load_perceptor("RN101", device=CPU, cache_dir=tmp_path)
+
+
+def test_corrupt_cached_file_is_a_weights_error(tmp_path: Path) -> None:
+    folder = clip_weights.weights_folder(tmp_path, "RN50-quickgelu", "openai")
+    folder.mkdir(parents=True)
+    (folder / "open_clip_model.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsError, match="cannot load .*open_clip_model.safetensors"):
+        load_perceptor("RN50", device=CPU, cache_dir=tmp_path, offline=True)
+
+
+@pytest.fixture(scope="module")
+def real_perceptors(tmp_path_factory: pytest.TempPathFactory):
+    """Two real architectures, random weights, installed in a cache and loaded through load_perceptor."""
+    cache = tmp_path_factory.mktemp("models")
+    loaded, originals = [], []
+    for name, model_name in REAL.items():
+        model = open_clip.create_model(model_name, pretrained=None)
+        folder = clip_weights.weights_folder(cache, model_name, "openai")
+        folder.mkdir(parents=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "open_clip_model.safetensors")
+        originals.append(model.visual.conv1.weight.detach().clone())
+        del model
+        loaded.append(load_perceptor(name, device=CPU, cache_dir=cache, offline=True))
+    return loaded, originals
+
+
+def test_cached_weights_load_frozen_with_their_preprocessing(real_perceptors) -> None:
+    perceptors, originals = real_perceptors
+    for perceptor, original in zip(perceptors, originals):
+        assert torch.equal(perceptor.model.visual.conv1.weight, original)
+        assert not any(p.requires_grad for p in perceptor.parameters())
+        assert not perceptor.model.training
+        assert perceptor.input_size == 224 and perceptor.context_length == 77
+        assert torch.allclose(perceptor.mean.flatten(), torch.tensor(open_clip.OPENAI_DATASET_MEAN))
+    assert [p.name for p in perceptors] == list(REAL)
+
+
+def test_two_real_architectures_run_end_to_end(real_perceptors) -> None:
+    perceptors, _ = real_perceptors
+    guide = SemanticGuide(perceptors, CutoutSettings(cutouts=2))
+    guide.prepare(scenes("a cat:1_l | a dog:-0.5_sky"), torch.Generator().manual_seed(0))
+    image = torch.rand(1, 3, 64, 80, requires_grad=True)
+    terms = guide.losses(image, 0, {}, torch.Generator().manual_seed(1))
+    sum(term.weighted for term in terms).backward()
+    assert [term.label for term in terms] == ["a cat", "a dog"]
+    assert all(0 < float(term.raw) < 5 for term in terms)
+    assert bool(torch.isfinite(image.grad).all()) and float(image.grad.abs().sum()) > 0
+
+
+def test_demo_perceptor_runs_end_to_end() -> None:
+    from dreamloom.perception.demo_model import demo_weights_path
+
+    if not demo_weights_path().is_file():
+        pytest.skip("the demo perceptor's weights are not trained yet")
+    perceptor = load_perceptor("demo", device=CPU, cache_dir=Path("."))
+    guide = SemanticGuide([perceptor], CutoutSettings(cutouts=4))
+    guide.prepare(scenes("red:1_r"), torch.Generator().manual_seed(0))
+    image = torch.rand(1, 3, 64, 64, requires_grad=True)
+    (term,) = guide.losses(image, 0, {}, torch.Generator().manual_seed(1))
+    term.weighted.backward()
+    assert bool(torch.isfinite(image.grad).all()) and float(image.grad.abs().sum()) > 0
