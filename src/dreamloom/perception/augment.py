@@ -47,7 +47,7 @@ class AugmentParams:
 
 def _chosen(generator: torch.Generator, count: int, p: float, device: torch.device) -> torch.Tensor:
     """Per-cutout Bernoulli(p) draw as a float 0/1 tensor. Shape: [N]."""
-    return (uniform(generator, (count,), device) < p).to(torch.float64)
+    return (uniform(generator, (count,), device) < p).to(torch.float32)
 
 
 def _flip_matrices(on: torch.Tensor) -> torch.Tensor:
@@ -60,11 +60,11 @@ def _flip_matrices(on: torch.Tensor) -> torch.Tensor:
 def _affine_inverse(generator: torch.Generator, count: int, device: torch.device) -> torch.Tensor:
     """Inverse of rotation about the centre then translation, identity where not applied. Shape: [N, 3, 3]."""
     on = _chosen(generator, count, AFFINE_P, device)
-    angle = (uniform(generator, (count,), device).double() * 2 - 1) * math.radians(MAX_DEGREES) * on
-    shift = (uniform(generator, (count, 2), device).double() * 2 - 1) * MAX_TRANSLATE * 2 * on[:, None]
+    angle = (uniform(generator, (count,), device) * 2 - 1) * math.radians(MAX_DEGREES) * on
+    shift = (uniform(generator, (count, 2), device) * 2 - 1) * MAX_TRANSLATE * 2 * on[:, None]
     cos, sin = angle.cos(), angle.sin()
     rot_t = torch.stack([torch.stack([cos, sin], -1), torch.stack([-sin, cos], -1)], -2)
-    inverse = torch.eye(3, dtype=torch.float64, device=device).repeat(count, 1, 1)
+    inverse = torch.eye(3, dtype=torch.float32, device=device).repeat(count, 1, 1)
     inverse[:, :2, :2] = rot_t
     inverse[:, :2, 2] = -(rot_t @ shift[:, :, None])[:, :, 0]
     return inverse
@@ -73,8 +73,8 @@ def _affine_inverse(generator: torch.Generator, count: int, device: torch.device
 def _perspective_inverse(generator: torch.Generator, count: int, device: torch.device) -> torch.Tensor:
     """Homography from corners pulled inward by up to ``DISTORTION`` back to the frame. Shape: [N, 3, 3]."""
     on = _chosen(generator, count, PERSPECTIVE_P, device)
-    corners = torch.tensor([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=torch.float64, device=device)
-    pull = uniform(generator, (count, 4, 2), device).double() * DISTORTION * on[:, None, None]
+    corners = torch.tensor([[-1, -1], [1, -1], [1, 1], [-1, 1]], dtype=torch.float32, device=device)
+    pull = uniform(generator, (count, 4, 2), device) * DISTORTION * on[:, None, None]
     moved = corners * (1 - pull)
     return get_perspective_transform(moved, corners.expand(count, 4, 2))
 
@@ -82,13 +82,13 @@ def _perspective_inverse(generator: torch.Generator, count: int, device: torch.d
 def _erase_boxes(generator: torch.Generator, count: int, device: torch.device) -> torch.Tensor:
     """Random-erasing rectangles (x0, y0, x1, y1), zero-area where not applied. Shape: [N, 4]."""
     on = _chosen(generator, count, ERASE_P, device)
-    area = 0.1 + 0.3 * uniform(generator, (count,), device).double()
+    area = 0.1 + 0.3 * uniform(generator, (count,), device)
     wide = uniform(generator, (count,), device) < 0.5
-    u = uniform(generator, (count,), device).double()
+    u = uniform(generator, (count,), device)
     ratio = torch.where(wide, 1 + u * (1 / 0.3 - 1), 0.3 + u * 0.7)
     height = (area * ratio).sqrt().clamp(max=1.0) * on
     width = (area / ratio).sqrt().clamp(max=1.0) * on
-    corner = uniform(generator, (count, 2), device).double() * torch.stack([1 - width, 1 - height], -1)
+    corner = uniform(generator, (count, 2), device) * torch.stack([1 - width, 1 - height], -1)
     return torch.cat([corner, corner + torch.stack([width, height], -1)], dim=1)
 
 
@@ -99,8 +99,8 @@ def sample_augmentations(
     flip = _flip_matrices(_chosen(generator, count, FLIP_P, device))
     warp = flip @ _affine_inverse(generator, count, device) @ _perspective_inverse(generator, count, device)
     jitter = _chosen(generator, count, JITTER_P, device)
-    saturation = 1 + (uniform(generator, (count,), device).double() * 2 - 1) * SATURATION * jitter
-    hue = (uniform(generator, (count,), device).double() * 2 - 1) * HUE * 2 * math.pi * jitter
+    saturation = 1 + (uniform(generator, (count,), device) * 2 - 1) * SATURATION * jitter
+    hue = (uniform(generator, (count,), device) * 2 - 1) * HUE * 2 * math.pi * jitter
     erase = _erase_boxes(generator, count, device)
     scale = uniform(generator, (count, 1, 1, 1), device) * NOISE_FAC
     noise = normal(generator, (count, 3, size, size), device)
