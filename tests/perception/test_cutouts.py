@@ -91,7 +91,8 @@ def test_border_mode_accepts_pytti_spellings_and_rejects_others() -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "torch_mode"), [(BorderMode.MIRROR, "reflect"), (BorderMode.WRAP, "circular"), (BorderMode.SMEAR, "replicate")]
+    ("mode", "torch_mode"),
+    [(BorderMode.MIRROR, "reflect"), (BorderMode.WRAP, "circular"), (BorderMode.SMEAR, "replicate")],
 )
 def test_pad_image_matches_torch_pad_for_small_pads(mode: BorderMode, torch_mode: str) -> None:
     image = torch.rand(1, 3, 7, 9)

@@ -91,7 +91,8 @@ def test_image_mask_error_diffusion_carries_over_steps() -> None:
 
 
 def test_image_mask_never_nan_for_overhanging_cutouts() -> None:
-    overhanging = _inputs([[-0.1, -0.1], [-0.6, -0.6], [1.2, 0.0], [-0.25, 0.0]], [[0.5, 0.5], [0.5, 0.5], [0.3, 1], [0.5, 1]])
+    offsets = [[-0.1, -0.1], [-0.6, -0.6], [1.2, 0.0], [-0.25, 0.0]]
+    overhanging = _inputs(offsets, [[0.5, 0.5], [0.5, 0.5], [0.3, 1], [0.5, 1]])
     _, weights = ImageMask(_half_mask())(overhanging, None)
     assert bool(torch.isfinite(weights).all())
     assert weights.tolist() == pytest.approx([1 / math.sqrt(0.5), 0.0, 0.0, 1 / math.sqrt(0.5)])

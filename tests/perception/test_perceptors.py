@@ -116,15 +116,20 @@ def test_two_real_architectures_run_end_to_end(real_perceptors) -> None:
     assert bool(torch.isfinite(image.grad).all()) and float(image.grad.abs().sum()) > 0
 
 
-def test_demo_perceptor_runs_end_to_end() -> None:
-    from dreamloom.perception.demo_model import demo_weights_path
+def test_demo_perceptor_loads_through_the_same_path_and_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo architecture with random weights stands in for the trained file (which may not exist yet)."""
+    from dreamloom.perception import demo_model
 
-    if not demo_weights_path().is_file():
-        pytest.skip("the demo perceptor's weights are not trained yet")
-    perceptor = load_perceptor("demo", device=CPU, cache_dir=Path("."))
+    demo_model.register_demo_model()
+    untrained = open_clip.create_model(demo_model.DEMO_MODEL_NAME, pretrained=None)
+    weights = tmp_path / "demo.safetensors"
+    save_file({k: v.contiguous() for k, v in untrained.state_dict().items()}, weights)
+    monkeypatch.setattr(demo_model, "demo_weights_path", lambda: weights)
+    perceptor = load_perceptor("demo", device=CPU, cache_dir=tmp_path)
+    assert perceptor.name == "demo" and not any(p.requires_grad for p in perceptor.parameters())
     guide = SemanticGuide([perceptor], CutoutSettings(cutouts=4))
-    guide.prepare(scenes("red:1_r"), torch.Generator().manual_seed(0))
+    guide.prepare(scenes("red:1_r | blue:1_l"), torch.Generator().manual_seed(0))
     image = torch.rand(1, 3, 64, 64, requires_grad=True)
-    (term,) = guide.losses(image, 0, {}, torch.Generator().manual_seed(1))
-    term.weighted.backward()
+    terms = guide.losses(image, 0, {}, torch.Generator().manual_seed(1))
+    sum(term.weighted for term in terms).backward()
     assert bool(torch.isfinite(image.grad).all()) and float(image.grad.abs().sum()) > 0

@@ -105,7 +105,8 @@ class SemanticGuide:
         if prompt.kind is SourceKind.TEXT:
             if not prompt.source:
                 raise PromptError(f"prompt {prompt.original!r} has no text")
-            return _Ready(prompt, self.embed_text(prompt.source, prompt.original), None, self._mask(prompt, prompt.mask))
+            text = self.embed_text(prompt.source, prompt.original)
+            return _Ready(prompt, text, None, self._mask(prompt, prompt.mask))
         image = self._image_target(prompt, generator)
         return _Ready(prompt, None, image, self._mask(prompt, prompt.mask))
 

@@ -53,9 +53,10 @@ def _ones(inputs: MaskInput) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class PositionalMask:
-    """pytti's letters with offset and size in the right order: ``a`` acts everywhere, ``r`` acts on cutouts whose centre is right
-    of the cutoff, ``l`` left, ``d`` below (y grows downward), ``u`` above, ``n`` only cutouts larger than
-    the cutoff ("near"), ``f`` only smaller ones. stop = 1 (off) elsewhere; comparisons are strict.
+    """pytti's letters with offset and size in the right order: ``a`` acts everywhere, ``r`` acts on
+    cutouts whose centre is right of the cutoff, ``l`` left, ``d`` below (y grows downward), ``u`` above,
+    ``n`` only on cutouts larger than the cutoff ("near"), ``f`` only on smaller ones. Elsewhere stop = 1
+    (off); the off-tests are strict comparisons, as in pytti.
     """
 
     letter: str
