@@ -13,7 +13,7 @@ from dreamloom.dsl.grammar import parse_scenes
 from dreamloom.dsl.loss_strings import parse_direct_image_prompts, parse_weight_setting
 from dreamloom.dsl.tree import Prompt, Scene, WeightSpec
 from dreamloom.engine.timeline import Timeline
-from dreamloom.errors import PromptError
+from dreamloom.errors import PromptError, SettingsError
 from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
 
@@ -62,6 +62,11 @@ def build_plan(settings: Settings) -> Plan:
     scenes = parse_scenes(settings.scenes, prefix=settings.scene_prefix, suffix=settings.scene_suffix, variables=variables)
     if not scenes:
         raise PromptError("scenes: there is no scene to render. Write at least one prompt, e.g. scenes: 'a red apple'.")
+    if any(scene.prompts for scene in scenes) and not settings.perceptor_names():
+        raise SettingsError(
+            "perceptors: the scenes have prompts, but no perceptor is selected to judge them; select at least "
+            "one perceptor (e.g. ViTB32: true, or perceptors: [demo] for the bundled offline model)."
+        )
     init_weights = {
         name: parse_weight_setting(getattr(settings, name), setting=name, variables=variables)
         for name in ("direct_init_weight", "semantic_init_weight")

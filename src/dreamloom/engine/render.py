@@ -77,9 +77,9 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
     width, height = resolve_size(settings, init_picture)
     image_terms = build_image_terms(plan, (height * settings.pixel_size, width * settings.pixel_size), device)
     precision = resolve_precision(settings.precision, device)
-    semantic = build_semantic(plan, init_picture, device, precision)
+    semantic = build_semantic(plan, device, precision)
 
-    generator = torch.Generator(device).manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)  # on the CPU: same draws on every device, no sync
     model = build_image_model(settings, width, height, device)
     if init_picture is not None:
         model.encode_image(init_picture)

@@ -92,6 +92,13 @@ class MmcModel(BaseModel):
     publisher: str = Field(description="Who published the weights, e.g. openai or mlfoundations.")
     id: str = Field(description="The model id, e.g. ViT-B/32 or ViT-B-32--laion2b_e16.")
 
+    def perceptor_name(self) -> str:
+        """The dreamloom perceptor name: OpenAI ids become pytti flags, ``MODEL--TAG`` becomes ``MODEL/TAG``."""
+        if self.publisher.strip().lower() == "openai":
+            return self.id.replace("/", "").replace("-", "").replace("@", "_")
+        model, separator, tag = self.id.partition("--")
+        return f"{model}/{tag}" if separator else self.id
+
 
 class Settings(BaseModel):
     """Every setting of a dreamloom run. Field order is the order of the settings reference."""
@@ -260,7 +267,7 @@ class Settings(BaseModel):
         """The perceptors to load, in order: pytti flags (pytti's order), mmc models, then `perceptors`."""
         names = [flag for flag in PYTTI_PERCEPTOR_FLAGS if getattr(self, flag)]
         if self.use_mmc:
-            names = [f"mmc:{model.publisher}/{model.id}" for model in self.mmc_models]
+            names = [model.perceptor_name() for model in self.mmc_models]
         return names + [name for name in self.perceptors if name not in names]
 
 

@@ -1,0 +1,108 @@
+"""The engine's view of perception: load the perceptors, embed every scene once, score micro-batches.
+
+Adapts :class:`~dreamloom.perception.guide.SemanticGuide` to the loop's :class:`SemanticLosses` protocol:
+fixed loss-log columns, and scene blending during ``interpolation_steps`` on the same cutouts.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+
+from dreamloom.dsl.tree import Prompt, Scene, SourceKind
+from dreamloom.perception.cutouts import BorderMode, CutoutSettings
+from dreamloom.perception.guide import SemanticGuide
+from dreamloom.perception.perceptors import load_perceptors
+from dreamloom.plan import Plan
+
+DEFAULT_MODELS_DIR = Path("~/.cache/dreamloom")
+PREPARE_SEED_OFFSET = 1  # image-prompt cutouts use their own stream, so resuming never replays them
+
+
+def models_dir(setting: str) -> Path:
+    """``models_parent_dir``, or dreamloom's user cache when it is empty."""
+    return Path(setting or DEFAULT_MODELS_DIR).expanduser()
+
+
+def scenes_with_init(plan: Plan) -> tuple[Scene, ...]:
+    """The scenes, each with the semantic init prompt added when ``semantic_init_weight`` is set.
+
+    dreamloom adds it to every scene, as the settings documentation says (pytti: the first scene only).
+    """
+    spec = plan.semantic_init
+    if spec is None:
+        return plan.scenes
+    init = Prompt(SourceKind.IMAGE, plan.settings.init_image, spec.weight, spec.stop, spec.mask,
+                  original=f"init image [{plan.settings.init_image}]")
+    return tuple(Scene(scene.index, scene.prompts + (init,)) for scene in plan.scenes)
+
+
+class SceneGuide:
+    """Prompt losses of the plan's scenes; see :class:`dreamloom.engine.terms.SemanticLosses`."""
+
+    def __init__(self, guide: SemanticGuide, scenes: Sequence[Scene]) -> None:
+        self.guide = guide
+        self._columns: list[str] = []
+        self._column_of: dict[tuple[int, int], int] = {}
+        for scene in scenes:
+            seen: dict[str, int] = {}
+            for position, prompt in enumerate(scene.prompts):
+                seen[prompt.label] = seen.get(prompt.label, 0) + 1
+                name = prompt.label if seen[prompt.label] == 1 else f"{prompt.label} ({seen[prompt.label]})"
+                if name not in self._columns:
+                    self._columns.append(name)
+                self._column_of[(scene.index, position)] = self._columns.index(name)
+
+    @property
+    def columns(self) -> list[str]:
+        return self._columns
+
+    def micro_batches(self, image_size: tuple[int, int], generator: torch.Generator) -> Sequence[object]:
+        return self.guide.micro_batches(generator, image_size)
+
+    def losses(
+        self,
+        image: torch.Tensor,
+        cutouts: object,
+        scene_factors: Sequence[tuple[int, float]],
+        env: Mapping[str, float],
+    ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        total = torch.zeros((), device=image.device)
+        raws: dict[int, torch.Tensor] = {}
+        for scene, factor in scene_factors:
+            for position, term in enumerate(self.guide.losses_for(image, cutouts, scene, env)):
+                total = total + factor * term.weighted
+                raws.setdefault(self._column_of[(scene, position)], term.raw)
+        return total, raws
+
+
+def build_semantic(plan: Plan, device: torch.device, precision: torch.dtype) -> SceneGuide | None:
+    """Load the plan's perceptors and embed every prompt; None when no perceptor is selected."""
+    settings = plan.settings
+    names = settings.perceptor_names()
+    if not names:
+        return None
+    perceptors = load_perceptors(
+        names,
+        device=device,
+        precision=precision,
+        cache_dir=models_dir(settings.models_parent_dir),
+        offline=os.environ.get("HF_HUB_OFFLINE") == "1",
+    )
+    guide = SemanticGuide(
+        perceptors,
+        CutoutSettings(
+            cutouts=settings.cutouts,
+            cut_pow=settings.cut_pow,
+            cutout_border=settings.cutout_border,
+            border_mode=BorderMode(settings.border_mode.value),
+            gradient_accumulation_steps=settings.gradient_accumulation_steps,
+        ),
+    )
+    scenes = scenes_with_init(plan)
+    assert settings.seed is not None
+    guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET))
+    return SceneGuide(guide, scenes)

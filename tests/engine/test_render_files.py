@@ -1,0 +1,130 @@
+"""Render end to end without perceptors (direct image losses only): files, naming, resume, errors."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from dreamloom.engine.render import render
+from dreamloom.errors import DreamloomError, InputFileError, PromptError, SettingsError
+from dreamloom.settings.loading import load_settings
+
+from .conftest import cli, write_config, write_picture
+
+RED = (200, 30, 30)
+
+
+def mean_colour(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.float64).reshape(-1, 3).mean(axis=0)
+
+
+def test_direct_prompt_render_writes_frames_log_settings_and_backups(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_picture(tmp_path / "target.png", [RED])
+    config = write_config(tmp_path, scenes=" ", direct_image_prompts="target.png:1", steps_per_scene=45,
+                          save_every=10, backups=2, file_namespace="run")
+    result = render(load_settings(config))
+    folder = tmp_path / "images_out" / "run"
+    assert [p.name for p in result.frames] == [f"run_{n}.png" for n in range(1, 6)]  # 10,20,30,40 and the end (45)
+    assert np.abs(mean_colour(result.final_frame) - RED).max() < 25
+    saved = yaml.safe_load((folder / "run_settings.yaml").read_text())
+    assert saved["seed"] == 5 and saved["direct_image_prompts"] == "target.png:1"
+    rows = list(csv.reader((folder / "run_losses.csv").open()))
+    assert rows[0] == ["step", "target.png (direct)", "smoothing loss (TV)"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(45))
+    assert float(rows[-1][1]) < float(rows[1][1]) / 4  # the direct loss fell
+    assert sorted(p.name for p in (tmp_path / "backup" / "run").iterdir()) == ["run_40.bak", "run_45.bak"]
+
+    second = render(load_settings(config))
+    assert second.base_name == "run(1)" and (folder / "run(1)_1.png").exists()
+
+
+def test_save_every_zero_saves_only_the_final_picture(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_picture(tmp_path / "target.png", [RED])
+    config = write_config(tmp_path, scenes=" ", direct_image_prompts="target.png", steps_per_scene=7, save_every=0)
+    result = render(load_settings(config))
+    assert [p.name for p in result.frames] == ["default_1.png"]
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path, run_cli):
+    common = dict(scenes=" ", direct_image_prompts="target.png:1", width=48, height=48, steps_per_scene=600,
+                  save_every=20, backups=3, seed=11, smoothing_weight=0.1)
+    reference_dir = tmp_path / "reference"
+    killed_dir = tmp_path / "killed"
+    for folder in (reference_dir, killed_dir):
+        folder.mkdir()
+        write_picture(folder / "target.png", [RED, (20, 40, 220)], size=(48, 48))
+        write_config(folder, **common)
+
+    process = cli("render", "config.yaml", cwd=killed_dir)
+    backups = killed_dir / "backup" / "default"
+    deadline = time.monotonic() + 240
+    while len(list(backups.glob("*.bak"))) < 2:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no backups appeared"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    frames_before = sorted(p.name for p in (killed_dir / "images_out" / "default").glob("default_*.png"))
+    assert frames_before and "default_30.png" not in frames_before
+
+    resumed = run_cli("render", "config.yaml", "--resume", cwd=killed_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = run_cli("render", "config.yaml", cwd=reference_dir)
+    assert reference.returncode == 0, reference.stderr
+    final_resumed = np.asarray(Image.open(killed_dir / "images_out" / "default" / "default_30.png"))
+    final_reference = np.asarray(Image.open(reference_dir / "images_out" / "default" / "default_30.png"))
+    assert np.array_equal(final_resumed, final_reference)
+    for name in frames_before:  # frames written before the kill are kept, untouched
+        assert (killed_dir / "images_out" / "default" / name).exists()
+
+
+def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tmp_path, scenes=" ", smoothing_weight=1)
+    with pytest.raises(DreamloomError, match="--resume: no backup of 'default'"):
+        render(load_settings(config), resume=True)
+
+
+@pytest.mark.parametrize(
+    ("settings", "error", "message"),
+    [
+        ({"scenes": "", "direct_image_prompts": "x.png"}, PromptError, "scenes: there is no scene"),
+        ({"scenes": " ", "init_image": "missing.png", "direct_init_weight": 1}, InputFileError, r"init_image: file not found: .*missing.png"),
+        ({"scenes": " ", "direct_image_prompts": "nothere.png"}, InputFileError, r"direct_image_prompts: file not found: .*nothere.png"),
+        ({"scenes": " ", "direct_image_prompts": "notimage.png"}, InputFileError, r"direct_image_prompts: .*notimage.png is not a readable image"),
+        ({"scenes": " ", "init_image": "ftp://example.com/a.png"}, InputFileError, "init_image: 'ftp://example.com/a.png' uses the ftp: scheme"),
+        ({"scenes": "a red apple"}, SettingsError, "select at least one perceptor"),
+    ],
+)
+def test_user_errors_fail_before_rendering(tmp_path: Path, monkeypatch, settings, error, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notimage.png").write_text("hello")
+    config = write_config(tmp_path, **settings)
+    with pytest.raises(error, match=message):
+        render(load_settings(config))
+    assert not list((tmp_path / "images_out").rglob("*.png"))
+
+
+def test_unwritable_output_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    config = write_config(tmp_path, scenes=" ", output_dir=str(blocker / "out"))
+    with pytest.raises(DreamloomError, match=r"Cannot write to .*file/out/default \(from output_dir\)"):
+        render(load_settings(config))
+
+
+def test_cli_error_exit_codes(tmp_path: Path, run_cli):
+    write_config(tmp_path, scenes="a:1_")
+    result = run_cli("render", "config.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "scene 1, prompt 1" in result.stderr
