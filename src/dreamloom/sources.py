@@ -1,59 +1,86 @@
-"""Reading pictures named by settings: local paths or http(s) URLs, with clear errors that name the setting.
+"""Reading the pictures settings and prompts name (init image, image prompts, masks): paths and http(s) URLs.
 
-URLs are fetched with a timeout and a size cap; any other scheme (file:, ftp:, data:…) is refused so a shared
-config cannot make dreamloom read arbitrary resources.
+pytti fetched URLs with no timeout or size limit and opened any path (§1.6); here URLs get a timeout and a
+size cap, other schemes are refused, and every failure is an InputFileError that starts with ``where`` (the
+setting or prompt that named the file) and names the path.
 """
 
 from __future__ import annotations
 
 import io
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 
+from dreamloom import __version__
 from dreamloom.errors import InputFileError
 
-URL_TIMEOUT_SECONDS = 20.0
-MAX_DOWNLOAD_BYTES = 64 * 2**20
+__all__ = ["read_source", "load_image", "image_to_tensor", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT_S"]
+
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+DOWNLOAD_TIMEOUT_S = 30.0
 
 
-def is_url(source: str) -> bool:
-    return "://" in source
+def _is_url(source: str) -> bool:
+    scheme = urllib.parse.urlsplit(source).scheme
+    return len(scheme) > 1  # one letter is a Windows drive ("C:\\...")
 
 
-def fetch_bytes(url: str, setting: str) -> bytes:
-    """Download ``url`` (http/https only) within the timeout and size cap."""
-    scheme = url.split("://", 1)[0].lower()
-    if scheme not in ("http", "https"):
-        raise InputFileError(f"{setting}: {url!r} uses the {scheme}: scheme; only http(s) URLs and local paths are allowed.")
+def _download(url: str, where: str, *, timeout: float, max_bytes: int) -> bytes:
+    request = urllib.request.Request(url, headers={"User-Agent": f"dreamloom/{__version__}"})
     try:
-        with urllib.request.urlopen(url, timeout=URL_TIMEOUT_SECONDS) as response:
-            data = response.read(MAX_DOWNLOAD_BYTES + 1)
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise InputFileError(f"{setting}: cannot download {url} ({reason}). Check the URL or use a local file.") from None
-    if len(data) > MAX_DOWNLOAD_BYTES:
-        raise InputFileError(f"{setting}: {url} is larger than {MAX_DOWNLOAD_BYTES // 2**20} MiB; download it and use the local file.")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(max_bytes + 1)
+    except (urllib.error.URLError, OSError, ValueError) as failure:
+        raise InputFileError(f"{where}: cannot download {url}: {failure}") from None
+    if len(data) > max_bytes:
+        raise InputFileError(f"{where}: {url} is larger than {max_bytes:,} bytes; download it and give a path")
     return data
 
 
-def read_picture(source: str, setting: str, base: Path | None = None) -> Image.Image:
-    """Open the picture at a path (relative to ``base``) or URL as RGB; missing or non-image files are errors."""
-    if is_url(source):
-        data = fetch_bytes(source, setting)
-        where = source
-    else:
-        path = Path(source).expanduser()
-        if base is not None and not path.is_absolute():
-            path = base / path
-        if not path.is_file():
-            raise InputFileError(f"{setting}: file not found: {path}. Check the path (relative paths start in {base or Path.cwd()}).")
-        data = path.read_bytes()
-        where = str(path)
+def read_source(
+    source: str, where: str, *, timeout: float = DOWNLOAD_TIMEOUT_S, max_bytes: int = MAX_DOWNLOAD_BYTES
+) -> bytes:
+    """The bytes of a local file or an http(s) URL; anything else is an InputFileError starting with ``where``."""
+    if _is_url(source):
+        scheme = urllib.parse.urlsplit(source).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise InputFileError(
+                f"{where}: {source} uses the scheme {scheme!r}; only http(s) URLs and file paths are read"
+            )
+        return _download(source, where, timeout=timeout, max_bytes=max_bytes)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise InputFileError(f"{where}: the file {path} does not exist (or is not a file)")
+    try:
+        return path.read_bytes()
+    except OSError as failure:
+        raise InputFileError(f"{where}: cannot read {path}: {failure}") from None
+
+
+def load_image(
+    source: str,
+    where: str,
+    *,
+    mode: str = "RGB",
+    timeout: float = DOWNLOAD_TIMEOUT_S,
+    max_bytes: int = MAX_DOWNLOAD_BYTES,
+) -> Image.Image:
+    """Open a still image from a path or URL and convert it to ``mode`` ("RGB" or "L")."""
+    data = read_source(source, where, timeout=timeout, max_bytes=max_bytes)
     try:
         with Image.open(io.BytesIO(data)) as image:
-            return image.convert("RGB")
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        raise InputFileError(f"{setting}: {where} is not a readable image ({error}). Use a PNG, JPEG or WebP file.") from None
+            return image.convert(mode)
+    except (UnidentifiedImageError, OSError, ValueError) as failure:
+        raise InputFileError(f"{where}: {source} is not an image PIL can read ({failure})") from None
+
+
+def image_to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL image to a float tensor in [0, 1]. Shape: RGB -> [3, H, W]; L -> [H, W]."""
+    array = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
+    return array.permute(2, 0, 1).contiguous() if array.dim() == 3 else array

@@ -98,10 +98,10 @@ def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
     ("settings", "error", "message"),
     [
         ({"scenes": "", "direct_image_prompts": "x.png"}, PromptError, "scenes: there is no scene"),
-        ({"scenes": " ", "init_image": "missing.png", "direct_init_weight": 1}, InputFileError, r"init_image: file not found: .*missing.png"),
-        ({"scenes": " ", "direct_image_prompts": "nothere.png"}, InputFileError, r"direct_image_prompts: file not found: .*nothere.png"),
-        ({"scenes": " ", "direct_image_prompts": "notimage.png"}, InputFileError, r"direct_image_prompts: .*notimage.png is not a readable image"),
-        ({"scenes": " ", "init_image": "ftp://example.com/a.png"}, InputFileError, "init_image: 'ftp://example.com/a.png' uses the ftp: scheme"),
+        ({"scenes": " ", "init_image": "missing.png", "direct_init_weight": 1}, InputFileError, r"init_image: the file .*missing.png does not exist"),
+        ({"scenes": " ", "direct_image_prompts": "nothere.png"}, InputFileError, r"direct_image_prompts: the file .*nothere.png does not exist"),
+        ({"scenes": " ", "direct_image_prompts": "notimage.png"}, InputFileError, r"direct_image_prompts: .*notimage.png is not an image PIL can read"),
+        ({"scenes": " ", "init_image": "ftp://example.com/a.png"}, InputFileError, "init_image: ftp://example.com/a.png uses the scheme 'ftp'; only http"),
         ({"scenes": "a red apple"}, SettingsError, "select at least one perceptor"),
     ],
 )

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from dreamloom.errors import InputFileError
-from dreamloom.perception.inputs import load_image, read_source
+from dreamloom.sources import load_image, read_source
 
 
 def _png_bytes() -> bytes:
@@ -54,7 +54,7 @@ def test_url_image_is_fetched(server: str) -> None:
 
 def test_url_errors_name_the_prompt(server: str) -> None:
     with pytest.raises(InputFileError, match=r"'\[missing\]'.*cannot download .*404"):
-        read_source(f"{server}/nothing.png", "[missing]")
+        read_source(f"{server}/nothing.png", "prompt '[missing]'")
     with pytest.raises(InputFileError, match="larger than 10 bytes"):
         read_source(f"{server}/red.png", "[big]", max_bytes=10)
 

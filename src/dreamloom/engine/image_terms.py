@@ -19,7 +19,7 @@ from dreamloom.losses.direct import hsv_loss
 from dreamloom.losses.smoothing import tv_loss
 from dreamloom.plan import Plan
 from dreamloom.settings.schema import Settings
-from dreamloom.sources import read_picture
+from dreamloom.sources import load_image
 
 
 def resolve_size(settings: Settings, init_picture: Image.Image | None) -> tuple[int, int]:
@@ -38,7 +38,7 @@ def _mask_tensor(mask: Mask | None, setting: str, device: torch.device) -> torch
         return None
     if mask.kind is not MaskKind.IMAGE or mask.path is None:
         raise SettingsError(f"{setting}: direct losses take image masks only on still renders (got a {mask.kind.value} mask).")
-    picture = read_picture(mask.path, setting).convert("L")
+    picture = load_image(mask.path, setting, mode="L")
     tensor = picture_to_tensor(picture, picture.size, device=device, dtype=torch.float32)[:, :1]
     return 1 - tensor if mask.inverted else tensor
 
@@ -57,11 +57,11 @@ def build_image_terms(plan: Plan, output_size: tuple[int, int], device: torch.de
     settings = plan.settings
     terms: list[ImageLossTerm] = []
     if plan.direct_init is not None:
-        target = _direct_target(read_picture(settings.init_image, "init_image"), output_size, device)
+        target = _direct_target(load_image(settings.init_image, "init_image"), output_size, device)
         mask = _mask_tensor(plan.direct_init.mask, "direct_init_weight", device)
         terms.append(ImageLossTerm("init image (direct)", plan.direct_init.weight, plan.direct_init.stop, partial(_direct_raw, target, mask)))
     for prompt in plan.direct_prompts:
-        target = _direct_target(read_picture(prompt.source, "direct_image_prompts"), output_size, device)
+        target = _direct_target(load_image(prompt.source, "direct_image_prompts"), output_size, device)
         mask = _mask_tensor(prompt.mask, "direct_image_prompts", device)
         terms.append(ImageLossTerm(display_label(f"{prompt.source} (direct)"), prompt.weight, prompt.stop, partial(_direct_raw, target, mask)))
     if plan.smoothing.constant != 0:

@@ -25,7 +25,7 @@ from dreamloom.output.run_writer import RunPaths, RunWriter
 from dreamloom.plan import Plan, build_plan
 from dreamloom.settings.dump import settings_to_yaml
 from dreamloom.settings.schema import Settings
-from dreamloom.sources import read_picture
+from dreamloom.sources import load_image
 
 log = logging.getLogger("dreamloom")
 
@@ -73,7 +73,7 @@ def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup
 def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None) -> RenderResult:
     settings = plan.settings
     assert settings.seed is not None
-    init_picture = read_picture(settings.init_image, "init_image") if settings.init_image else None
+    init_picture = load_image(settings.init_image, "init_image") if settings.init_image else None
     width, height = resolve_size(settings, init_picture)
     image_terms = build_image_terms(plan, (height * settings.pixel_size, width * settings.pixel_size), device)
     precision = resolve_precision(settings.precision, device)
@@ -86,7 +86,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
     else:
         model.encode_random(generator)
     if settings.target_palette and hasattr(model, "fit_palette"):
-        model.fit_palette(read_picture(settings.target_palette, "target_palette"))
+        model.fit_palette(load_image(settings.target_palette, "target_palette"))
     if settings.lock_palette and hasattr(model, "lock_palette"):
         model.lock_palette(True)
 

@@ -32,7 +32,7 @@ from dreamloom.perception.image_prompts import (
     embed_image_prompt,
     image_prompt_distances,
 )
-from dreamloom.perception.inputs import image_to_tensor, load_image
+from dreamloom.sources import image_to_tensor, load_image
 from dreamloom.perception.masks import ImageMask, MaskInput, PositionalMask, SemanticMask, VideoMask
 from dreamloom.perception.prompt_loss import prompt_loss, spherical_distance
 from dreamloom.perception.views import PerceptorDraw, draw_views, embed_views
@@ -84,7 +84,7 @@ class SemanticGuide:
         return self._texts[text]
 
     def _image_target(self, prompt: Prompt, generator: torch.Generator) -> ImageTarget:
-        picture = image_to_tensor(load_image(prompt.source, prompt.original))[None]
+        picture = image_to_tensor(load_image(prompt.source, f"prompt {prompt.original!r}"))[None]
         return embed_image_prompt(picture, self.perceptors, self.settings, generator)
 
     def _mask(self, prompt: Prompt, mask: Mask | None) -> PromptMask | None:
@@ -98,7 +98,7 @@ class SemanticGuide:
             if not Path(str(mask.path)).expanduser().is_file():
                 raise InputFileError(f"prompt {prompt.original!r}: the video mask {mask.path} does not exist")
             return VideoMask(str(mask.path), inverted=mask.inverted)
-        picture = image_to_tensor(load_image(str(mask.path), prompt.original, mode="L"))
+        picture = image_to_tensor(load_image(str(mask.path), f"prompt {prompt.original!r}", mode="L"))
         return ImageMask(picture, inverted=mask.inverted)
 
     def _ready(self, prompt: Prompt, generator: torch.Generator) -> _Ready:
