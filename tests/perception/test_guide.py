@@ -170,3 +170,18 @@ def test_missing_or_broken_files_name_prompt_and_path(tmp_path: Path, text: str)
     with pytest.raises(InputFileError, match=str(tmp_path)) as caught:
         _guide(prompt)
     assert repr(prompt) in str(caught.value)
+
+
+def test_blended_losses_embed_once_and_blend_targets_in_clip_space() -> None:
+    guide = _guide("red || blue")
+    image = _purple(requires_grad=False)
+    draws = [_halves_draw()]
+    plain_blue, plain_red = guide.blended_losses(image, draws, [(1, None), (0, None)], {})
+    assert float(plain_blue[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)  # purple is 45° from blue too
+    assert float(plain_red[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)
+    (halfway,) = guide.blended_losses(image, draws, [(1, (0, 0.5))], {})
+    assert float(halfway[0].raw) == pytest.approx(0.0, abs=1e-6)  # the red-blue midpoint is purple
+    (arrived,) = guide.blended_losses(image, draws, [(1, (0, 1.0))], {})
+    assert float(arrived[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)
+    (started,) = guide.blended_losses(image, draws, [(1, (0, 0.0))], {})
+    assert float(started[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)  # still the red target

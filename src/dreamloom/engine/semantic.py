@@ -17,6 +17,7 @@ from dreamloom.perception.cutouts import BorderMode, CutoutSettings
 from dreamloom.perception.guide import SemanticGuide
 from dreamloom.perception.perceptors import load_perceptors
 from dreamloom.plan import Plan
+from dreamloom.settings.choices import InterpolationMode
 
 DEFAULT_MODELS_DIR = Path("~/.cache/dreamloom")
 PREPARE_SEED_OFFSET = 1  # image-prompt cutouts use their own stream, so resuming never replays them
@@ -43,8 +44,9 @@ def scenes_with_init(plan: Plan) -> tuple[Scene, ...]:
 class SceneGuide:
     """Prompt losses of the plan's scenes; see :class:`dreamloom.engine.terms.SemanticLosses`."""
 
-    def __init__(self, guide: SemanticGuide, scenes: Sequence[Scene]) -> None:
+    def __init__(self, guide: SemanticGuide, scenes: Sequence[Scene], mode: InterpolationMode = InterpolationMode.LOSS) -> None:
         self.guide = guide
+        self.mode = mode
         self._columns: list[str] = []
         self._column_of: dict[tuple[int, int], int] = {}
         for scene in scenes:
@@ -70,10 +72,17 @@ class SceneGuide:
         scene_factors: Sequence[tuple[int, float]],
         env: Mapping[str, float],
     ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+        if self.mode is InterpolationMode.EMBEDDING and len(scene_factors) == 2:
+            (scene, blend), (previous, _) = scene_factors
+            requests: list[tuple[int, tuple[int, float] | None]] = [(scene, (previous, blend))]
+            factors = [1.0]
+        else:
+            requests = [(scene, None) for scene, _ in scene_factors]
+            factors = [factor for _, factor in scene_factors]
         total = torch.zeros((), device=image.device)
         raws: dict[int, torch.Tensor] = {}
-        for scene, factor in scene_factors:
-            for position, term in enumerate(self.guide.losses_for(image, cutouts, scene, env)):
+        for (scene, _), factor, terms in zip(requests, factors, self.guide.blended_losses(image, cutouts, requests, env)):
+            for position, term in enumerate(terms):
                 total = total + factor * term.weighted
                 raws.setdefault(self._column_of[(scene, position)], term.raw)
         return total, raws
@@ -105,4 +114,4 @@ def build_semantic(plan: Plan, device: torch.device, precision: torch.dtype) -> 
     scenes = scenes_with_init(plan)
     assert settings.seed is not None
     guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET))
-    return SceneGuide(guide, scenes)
+    return SceneGuide(guide, scenes, settings.interpolation_mode)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from dreamloom.dsl.tree import Mask, MaskKind, Prompt, Scene, SourceKind
 from dreamloom.errors import InputFileError, PromptError
@@ -140,6 +141,21 @@ class SemanticGuide:
         env: Mapping[str, float],
     ) -> list[LossTerm]:
         """Loss terms of scene ``scene_index`` for one micro-batch. Shape: image [1, 3, H, W] in [0, 1]."""
+        return self.blended_losses(image, draws, [(scene_index, None)], env)[0]
+
+    def blended_losses(
+        self,
+        image: torch.Tensor,
+        draws: Sequence[PerceptorDraw],
+        scenes: Sequence[tuple[int, tuple[int, float] | None]],
+        env: Mapping[str, float],
+    ) -> list[list[LossTerm]]:
+        """Loss terms of several scenes on the same cutouts, embedded once (scene transitions).
+
+        Each entry is ``(scene_index, toward)``. With ``toward = (previous_scene, τ)`` every text prompt's
+        target becomes ``(1 − τ)·m + τ·t``, where ``m`` is the mean text embedding of the previous scene's
+        positive prompts: the blend in CLIP space that the settings documentation describes.
+        """
         embeddings = [
             embed_views(image.to(p.device), draw, p, self.settings) for p, draw in zip(self.perceptors, draws)
         ]
@@ -149,7 +165,19 @@ class SemanticGuide:
             embeddings=[e.detach() for e in embeddings],
             device=embeddings[0].device,
         )
-        return [self._term(ready, embeddings, draws, inputs, env) for ready in self._scenes[scene_index]]
+        results = []
+        for scene_index, toward in scenes:
+            blend = None if toward is None else (self._scene_text_mean(toward[0], env), toward[1])
+            results.append([self._term(r, embeddings, draws, inputs, env, blend) for r in self._scenes[scene_index]])
+        return results
+
+    def _scene_text_mean(self, scene_index: int, env: Mapping[str, float]) -> list[torch.Tensor] | None:
+        """Per perceptor, the mean unit embedding of a scene's text prompts with positive weight (or None)."""
+        texts = [r.text for r in self._scenes[scene_index]
+                 if r.text is not None and _scalar(r.prompt.weight.evaluate(env)) > 0]
+        if not texts:
+            return None
+        return [torch.stack([F.normalize(t[c], dim=-1) for t in texts]).mean(0) for c in range(len(self.perceptors))]
 
     def losses(
         self, image: torch.Tensor, scene_index: int, env: Mapping[str, float], generator: torch.Generator
@@ -165,9 +193,14 @@ class SemanticGuide:
         draws: Sequence[PerceptorDraw],
         inputs: MaskInput,
         env: Mapping[str, float],
+        blend: tuple[list[torch.Tensor] | None, float] | None = None,
     ) -> LossTerm:
         if ready.text is not None:
-            distance = torch.cat([spherical_distance(e, t.to(e.device)) for e, t in zip(embeddings, ready.text)])
+            targets = list(ready.text)
+            if blend is not None and blend[0] is not None:
+                origin, tau = blend
+                targets = [(1 - tau) * m + tau * F.normalize(t, dim=-1) for m, t in zip(origin, targets)]
+            distance = torch.cat([spherical_distance(e, t.to(e.device)) for e, t in zip(embeddings, targets)])
             offset = 0.0
         else:
             distance, offset = image_prompt_distances(ready.image, embeddings, draws), IMAGE_PROMPT_OFFSET
