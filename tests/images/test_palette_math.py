@@ -6,11 +6,11 @@ import torch
 from dreamloom.images.palette import LimitedPaletteImage
 from dreamloom.images.palette_math import (
     clamp_keeping_edge_grad,
-    hsv_channels,
     palette_normalization_raw,
     safe_sqrt,
     sorted_display_palette,
 )
+from dreamloom.losses.direct import hsv_channels
 
 
 def test_clamp_keeps_gradient_on_the_closed_range() -> None:

@@ -8,7 +8,8 @@ from PIL import Image
 from vqgan_tiny import tiny_network
 
 from dreamloom.images.vqgan import VQGANImage
-from dreamloom.losses.latent import latent_loss, masked_mse
+from dreamloom.losses.direct import masked_mse
+from dreamloom.losses.latent import latent_loss
 
 
 def test_known_value_without_mask() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from dreamloom.images.palette_math import hsv_channels
+from dreamloom.losses.direct import hsv_channels
 
 if TYPE_CHECKING:
     from dreamloom.images.palette import LimitedPaletteImage

@@ -142,16 +142,3 @@ def palette_normalization_raw(logits: torch.Tensor) -> torch.Tensor:
     off_diagonal = 1 - torch.eye(palettes, device=logits.device, dtype=logits.dtype)
     correlation = covariance / (sigma[:, None] * sigma[None, :]) * off_diagonal
     return correlation.mean() + (1 / (pixels * sigma)).mean()
-
-
-def hsv_channels(image: torch.Tensor) -> torch.Tensor:
-    """RGB plus saturation and value, the 5-channel space of pytti's ``HSVLoss`` (hue dropped).
-
-    ``S = (max − min)/(max + 1e−8)``, ``V = max`` over RGB, as kornia's ``rgb_to_hsv``.
-
-    Shape: [B, 3, H, W] -> [B, 5, H, W]
-    """
-    high = image.max(dim=1, keepdim=True).values
-    low = image.min(dim=1, keepdim=True).values
-    saturation = (high - low) / (high + 1e-8)
-    return torch.cat([image, saturation, high], dim=1)

@@ -8,20 +8,8 @@ full-resolution mask instead of one blurred through the token grid.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-
-def masked_mse(x: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """``mean((x·m − target·m)²)`` over all elements, the mask bilinearly resized to ``x`` (pytti MSELoss).
-
-    Masked-out regions count as zeros in the mean: the loss is not renormalised by the mask's area.
-    Shape: x, target [B, C, H, W]; mask [B or 1, 1, h, w] -> []
-    """
-    if mask is None:
-        return F.mse_loss(x, target)
-    if mask.shape[-2:] != x.shape[-2:]:
-        mask = F.interpolate(mask, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    return ((x - target) * mask).pow(2).mean()
+from dreamloom.losses.direct import masked_mse
 
 
 def latent_loss(
