@@ -75,7 +75,6 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
     assert settings.seed is not None
     init_picture = load_image(settings.init_image, "init_image") if settings.init_image else None
     width, height = resolve_size(settings, init_picture)
-    image_terms = build_image_terms(plan, (height * settings.pixel_size, width * settings.pixel_size), device)
     precision = resolve_precision(settings.precision, device)
     semantic = build_semantic(plan, device, precision)
 
@@ -89,6 +88,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
         model.fit_palette(load_image(settings.target_palette, "target_palette"))
     if settings.lock_palette and hasattr(model, "lock_palette"):
         model.lock_palette(True)
+    image_terms = build_image_terms(plan, model, init_picture)
 
     optimisation = Optimisation(
         model,
