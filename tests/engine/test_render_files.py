@@ -103,6 +103,8 @@ def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
         ({"scenes": " ", "direct_image_prompts": "notimage.png"}, InputFileError, r"direct_image_prompts: .*notimage.png is not an image PIL can read"),
         ({"scenes": " ", "init_image": "ftp://example.com/a.png"}, InputFileError, "init_image: ftp://example.com/a.png uses the scheme 'ftp'; only http"),
         ({"scenes": "a red apple"}, SettingsError, "select at least one perceptor"),
+        ({"scenes": " ", "animation_mode": "3D"}, SettingsError, "animation_mode: '3D' is not available"),
+        ({"scenes": " ", "input_audio": "a.mp3"}, SettingsError, "input_audio: audio reactivity is not available"),
     ],
 )
 def test_user_errors_fail_before_rendering(tmp_path: Path, monkeypatch, settings, error, message):

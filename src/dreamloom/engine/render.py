@@ -17,13 +17,15 @@ from dreamloom.engine.device import resolve_device, resolve_precision
 from dreamloom.engine.image_terms import build_image_terms, resolve_size
 from dreamloom.engine.loop import Optimisation, StepReport
 from dreamloom.engine.semantic import build_semantic
-from dreamloom.errors import DreamloomError, RenderInterrupted
+from dreamloom import __version__
+from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
 from dreamloom.images.factory import build_image_model
 from dreamloom.output.files import ensure_writable_folder
 from dreamloom.output.naming import next_base_name
 from dreamloom.output.run_writer import RunPaths, RunWriter
 from dreamloom.plan import Plan, build_plan
 from dreamloom.settings.dump import settings_to_yaml
+from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
 from dreamloom.sources import load_image
 
@@ -43,9 +45,24 @@ class RenderResult:
         return self.frames[-1]
 
 
+def check_supported(settings: Settings) -> None:
+    """Refuse, before any work, settings whose machinery this version does not have yet."""
+    if settings.animation_mode is not AnimationMode.OFF:
+        raise SettingsError(
+            f"animation_mode: {settings.animation_mode.value!r} is not available in dreamloom {__version__} yet; "
+            "only still images render (animation_mode: off)."
+        )
+    if settings.input_audio or settings.input_audio_filters:
+        raise SettingsError(
+            f"input_audio: audio reactivity is not available in dreamloom {__version__} yet; "
+            "remove input_audio and input_audio_filters (and the audio variables in your expressions)."
+        )
+
+
 def render(settings: Settings, *, resume: bool = False) -> RenderResult:
     """Render ``settings``; with ``resume``, continue the newest interrupted run of its namespace."""
     plan = build_plan(settings)
+    check_supported(settings)
     folder = Path(settings.output_dir) / settings.file_namespace
     backup_folder = Path(settings.backup_dir) / settings.file_namespace
     ensure_writable_folder(folder, "output_dir")
