@@ -130,3 +130,26 @@ def test_cli_error_exit_codes(tmp_path: Path, run_cli):
     result = run_cli("render", "config.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "scene 1, prompt 1" in result.stderr
+
+
+def test_ctrl_c_keeps_a_backup_and_the_picture_and_says_how_to_resume(tmp_path: Path, run_cli):
+    write_picture(tmp_path / "target.png", [RED])
+    write_config(tmp_path, scenes=" ", direct_image_prompts="target.png", steps_per_scene=100000, save_every=50,
+                 backups=0)
+    process = cli("render", "config.yaml", cwd=tmp_path)
+    frames = tmp_path / "images_out" / "default"
+    deadline = time.monotonic() + 240
+    while not list(frames.glob("default_1.png")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the render never saved a frame"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "--resume" in err and "Traceback" not in err
+    assert (frames / "default_interrupted.png").exists()
+    assert len(list((tmp_path / "backup" / "default").glob("default_*.bak"))) == 1  # forced despite backups: 0
+    resumed = cli("render", "config.yaml", "--resume", "steps_per_scene=400", cwd=tmp_path)
+    _, err = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, err
+    assert (frames / "default_8.png").exists()

@@ -163,3 +163,11 @@ def test_cli_exit_code_two_and_no_traceback(tmp_path: Path):
 def test_cli_refuses_two_config_files(capsys):
     assert main(["settings", "a.yaml", "b.yaml"]) == 2
     assert "Only one config file" in capsys.readouterr().err
+
+
+def test_overrides_may_follow_options(capsys):
+    assert main(["settings", "--example", "demo", "cutouts=8"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["cutouts"] == 8
+    with pytest.raises(SystemExit) as caught:
+        main(["settings", "--example", "demo", "--bogus"])
+    assert caught.value.code == 2

@@ -14,6 +14,7 @@ import torch
 
 from dreamloom.engine.backups import Backup, BackupStore, latest_run, load_backup
 from dreamloom.engine.device import resolve_device, resolve_precision
+from dreamloom.engine.interrupts import StepBoundaryInterrupt
 from dreamloom.engine.image_terms import build_image_terms, resolve_size
 from dreamloom.engine.loop import Optimisation, StepReport
 from dreamloom.engine.semantic import build_semantic
@@ -144,8 +145,10 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
     def remember(report: StepReport) -> None:
         last[:] = [report]
 
+    boundary = StepBoundaryInterrupt()
     try:
-        optimisation.run(start, [writer, remember])
+        with boundary.installed():
+            optimisation.run(start, [writer, remember, boundary])
     except KeyboardInterrupt:
         if not last:
             raise RenderInterrupted("Interrupted before the first step finished; nothing to resume.") from None

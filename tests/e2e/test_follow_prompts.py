@@ -1,0 +1,90 @@
+"""Renders with the bundled demo perceptor follow their prompts (the engine, perception and demo model together)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dreamloom.engine.render import render
+from dreamloom.settings.loading import load_settings
+
+RED = np.array([1.0, 0.0, 0.0])
+BLUE = np.array([0.0, 0.0, 1.0])
+GREEN = np.array([0.0, 1.0, 0.0])
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+
+def run(**settings) -> np.ndarray:
+    """Render with small, fast settings; returns the final picture as floats in [0, 1], [H, W, 3]."""
+    values = dict(perceptors=["demo"], ViTB32=False, width=48, height=48, cutouts=16, cut_pow=1,
+                  steps_per_scene=120, save_every=0, display_every=0, seed=3, backups=0)
+    values.update(settings)
+    result = render(load_settings(values))
+    return np.asarray(Image.open(result.final_frame).convert("RGB"), dtype=np.float64) / 255
+
+
+def share_nearest(picture: np.ndarray, colour: np.ndarray, others: list[np.ndarray]) -> float:
+    """Fraction of pixels closer to ``colour`` than to any of ``others``."""
+    pixels = picture.reshape(-1, 3)
+    mine = np.linalg.norm(pixels - colour, axis=1)
+    theirs = np.min([np.linalg.norm(pixels - other, axis=1) for other in others], axis=0)
+    return float((mine < theirs).mean())
+
+
+PALETTE = [RED, GREEN, BLUE, np.array([1.0, 1.0, 0.0]), np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.0, 0.0])]
+
+
+def others(colour: np.ndarray) -> list[np.ndarray]:
+    return [c for c in PALETTE if not np.array_equal(c, colour)]
+
+
+def test_a_colour_prompt_makes_that_colour_dominate():
+    picture = run(scenes="red")
+    assert share_nearest(picture, RED, others(RED)) > 0.6
+
+
+def test_positional_masks_split_the_picture():
+    picture = run(scenes="red:1_l | blue:1_r", steps_per_scene=160)
+    left, right = picture[:, :24], picture[:, 24:]
+    assert left[..., 0].mean() > right[..., 0].mean() + 0.15
+    assert right[..., 2].mean() > left[..., 2].mean() + 0.15
+
+
+def test_image_mask_and_its_inverse_split_the_picture(tmp_path: Path):
+    mask = Image.new("L", (48, 48), 0)
+    mask.paste(255, (0, 0, 24, 48))  # white = left half
+    mask.save(tmp_path / "left.png")
+    picture = run(scenes="red:1_[left.png] | blue:1_[-left.png]", steps_per_scene=160)
+    left, right = picture[:, :24], picture[:, 24:]
+    assert left[..., 0].mean() > right[..., 0].mean() + 0.15
+    assert right[..., 2].mean() > left[..., 2].mean() + 0.15
+
+
+def test_a_negative_weight_pushes_a_colour_away(tmp_path: Path):
+    Image.new("RGB", (48, 48), (200, 40, 40)).save(tmp_path / "reddish.png")
+    picture = run(scenes="red:-1", init_image="reddish.png")
+    assert share_nearest(picture, RED, others(RED)) < 0.2
+    assert picture[..., 0].mean() < 200 / 255 - 0.15
+
+
+def test_two_scenes_end_on_the_second_scene():
+    picture = run(scenes="red || blue", steps_per_scene=100, interpolation_steps=20)
+    assert share_nearest(picture, BLUE, others(BLUE)) > 0.5
+    assert share_nearest(picture, RED, others(RED)) < 0.2
+
+
+def test_an_init_image_with_a_direct_weight_keeps_its_layout(tmp_path: Path):
+    init = Image.new("RGB", (48, 48), (220, 30, 30))
+    init.paste((30, 30, 220), (24, 0, 48, 48))
+    init.save(tmp_path / "layout.png")
+    picture = run(scenes="green", init_image="layout.png", direct_init_weight=2)
+    left, right = picture[:, :24], picture[:, 24:]
+    assert left[..., 0].mean() > right[..., 0].mean() + 0.2
+    assert right[..., 2].mean() > left[..., 2].mean() + 0.2
