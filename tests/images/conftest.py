@@ -1,6 +1,5 @@
 """Shared fixtures for the image-model tests."""
 
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -11,12 +10,8 @@ FOUR_COLOURS = np.array([[230, 30, 40], [20, 200, 60], [30, 60, 220], [240, 220,
 
 
 @pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """Tiny tensors run fastest on one thread, especially on a shared machine; restore afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _one_thread(single_thread: None) -> None:
+    """Every test here runs on one torch thread (see tests/conftest.py)."""
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import open_clip
 import pytest
@@ -12,12 +11,8 @@ from dreamloom.perception.adapter import Perceptor
 
 
 @pytest.fixture(autouse=True)
-def single_thread() -> Iterator[None]:
-    """One torch thread: on this shared 2-core machine extra threads only contend; restore afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+def _one_thread(single_thread: None) -> None:
+    """Every test here runs on one torch thread (see tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from dreamloom.dsl import whitelist
+from dreamloom.dsl.pointing import PointedError
 
 MAX_LENGTH = 1000
 MAX_NODES = 400
@@ -27,14 +28,8 @@ Env = Mapping[str, float]
 Fn = Callable[[Env], Any]
 
 
-class CompileError(Exception):
-    """A rejected expression: ``reason`` and the 0-based ``offset`` of the offending character."""
-
-    def __init__(self, reason: str, offset: int, hint: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.offset = offset
-        self.hint = hint
+class CompileError(PointedError):
+    """A rejected expression."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,19 @@ from __future__ import annotations
 _INDENT = "    "
 
 
+class PointedError(Exception):
+    """A rejected piece of text: ``reason``, the 0-based ``offset`` of the character at fault, a ``hint``.
+
+    Internal to the scene language; callers turn it into a PromptError with :func:`pointed_message`.
+    """
+
+    def __init__(self, reason: str, offset: int, hint: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+        self.hint = hint
+
+
 def caret_lines(text: str, offset: int) -> str:
     """``text`` indented, then a caret under character ``offset`` (clamped to just after the end)."""
     shown = "".join(" " if ch in "\t\n\r\f\v" else ch for ch in text)

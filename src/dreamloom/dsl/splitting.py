@@ -11,15 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from dreamloom.dsl.pointing import PointedError
 
-class GrammarError(Exception):
-    """A malformed prompt; ``offset`` is the 0-based position of the offending character."""
 
-    def __init__(self, reason: str, offset: int, hint: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.offset = offset
-        self.hint = hint
+class GrammarError(PointedError):
+    """A malformed prompt."""
 
 
 @dataclass(frozen=True)
