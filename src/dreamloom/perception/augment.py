@@ -4,7 +4,8 @@ pytti ran kornia modules in sequence (prompts-and-perceptors.md §4.4): flip p0.
 0.1, p0.8; perspective 0.2, p0.4; colour jitter (saturation ±1 %, hue ±0.01·2π rad) p0.7; erasing
 (area 0.1–0.4, aspect 0.3–3.33) p0.7; then noise ``U(0, 0.1)·N(0, 1)`` per cutout (§4.3 step 8).
 Here flip, affine and perspective are composed into one homography per cutout and resampled once, with
-border padding. Differences, on purpose: translation applies to both axes (pytti's kornia 0.6.2 only
+border padding; saturation and hue share one HSV round trip (:func:`jitter_colour`, the same function as
+kornia's ``adjust_saturation`` then ``adjust_hue``, at a third of the cost). Differences, on purpose: translation applies to both axes (pytti's kornia 0.6.2 only
 translated vertically, quirk 11) and saturation is applied before hue instead of in a random order.
 """
 
@@ -15,12 +16,11 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from kornia.enhance import adjust_hue, adjust_saturation
 from kornia.geometry.transform import get_perspective_transform
 
 from dreamloom.perception.draws import normal, uniform
 
-__all__ = ["AugmentParams", "sample_augmentations", "apply_augmentations", "augment"]
+__all__ = ["AugmentParams", "sample_augmentations", "apply_augmentations", "augment", "jitter_colour"]
 
 FLIP_P, AFFINE_P, PERSPECTIVE_P, JITTER_P, ERASE_P = 0.3, 0.8, 0.4, 0.7, 0.7
 MAX_DEGREES, MAX_TRANSLATE, DISTORTION = 30.0, 0.1, 0.2
@@ -139,6 +139,41 @@ def _erase(cutouts: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     return cutouts * (~inside)[:, None].to(cutouts.dtype)
 
 
+def _hsv_shape(sixths: torch.Tensor) -> torch.Tensor:
+    """Per channel, how far below V a unit of chroma puts it at hue ``sixths`` (6·h/2π, any real):
+    ``clamp(min(k, 4 − k), 0, 1)``, ``k = (n + sixths) mod 6``, n = 5, 3, 1 for R, G, B.
+
+    Shape: [N, 1, S, S] -> [N, 3, S, S].
+    """
+    channel = torch.tensor([5.0, 3.0, 1.0], device=sixths.device, dtype=sixths.dtype)[None, :, None, None]
+    k = (channel + sixths).remainder(6)
+    return torch.minimum(k, 4 - k).clamp(0, 1)
+
+
+def jitter_colour(rgb: torch.Tensor, saturation: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
+    """Scale the HSV saturation by ``saturation`` (clamped to [0, 1]), then turn the hue by ``hue`` radians.
+
+    The values equal kornia ``adjust_hue(adjust_saturation(rgb, saturation), hue)`` (up to rounding and
+    kornia's 1e-8 guard in the saturation's denominator) with
+    one RGB→HSV→RGB trip instead of two: the hue comes from the channel holding the maximum (kornia's
+    ``rgb_to_hsv``) and the way back is ``v − chroma·shape(h)``. Written as
+    ``rgb + chroma·shape(h) − new_chroma·shape(h')`` (the first two terms are the identity), so the
+    gradients equal kornia's wherever the function is differentiable and, where channels tie (greys,
+    clipped colours), stay the identity's at neutral settings instead of going to the first channel.
+    Shape: rgb [N, 3, S, S], saturation [N], hue [N] -> [N, 3, S, S].
+    """
+    value, brightest = rgb.max(dim=1, keepdim=True)
+    chroma = value - rgb.amin(dim=1, keepdim=True)
+    safe = torch.where(chroma == 0, torch.ones_like(chroma), chroma)
+    red, green, blue = (value - rgb).unbind(1)
+    sextants = torch.stack((blue - green, red - blue + 2 * safe[:, 0], green - red + 4 * safe[:, 0]), dim=1)
+    sixths = sextants.gather(1, brightest) / safe
+    turned = sixths + (hue * (3 / math.pi))[:, None, None, None]
+    scaled = chroma * saturation[:, None, None, None]
+    new_chroma = torch.where(scaled <= value, scaled, value)  # v·clamp(s·factor, 0, 1); ties keep `scaled`
+    return rgb + chroma * _hsv_shape(sixths) - new_chroma * _hsv_shape(turned)
+
+
 def apply_augmentations(cutouts: torch.Tensor, params: AugmentParams) -> torch.Tensor:
     """Apply one drawn augmentation pass: warp, saturation, hue, erasing, then noise (not clamped).
 
@@ -146,8 +181,7 @@ def apply_augmentations(cutouts: torch.Tensor, params: AugmentParams) -> torch.T
     """
     dtype = cutouts.dtype
     out = _warp(cutouts, params.warp.to(dtype))
-    out = adjust_saturation(out, params.saturation.to(dtype))
-    out = adjust_hue(out, params.hue.to(dtype))
+    out = jitter_colour(out, params.saturation.to(dtype), params.hue.to(dtype))
     out = _erase(out, params.erase.to(dtype))
     return out + params.noise.to(dtype)
 
