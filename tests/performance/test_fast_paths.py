@@ -12,14 +12,15 @@ from torch import nn
 
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.augment import jitter_colour
-from dreamloom.perception.fast_attention import PatchProjection, accelerate_patches
+from dreamloom.perception.fast_attention import LeanQuickGELU, PatchProjection, accelerate_patches, lean_activations
 
 
-def _tiny_clip(patch_size: int = 8) -> open_clip.CLIP:
+def _tiny_clip(quick_gelu: bool = False) -> open_clip.CLIP:
     torch.manual_seed(0)
     return open_clip.CLIP(
         embed_dim=16,
-        vision_cfg=open_clip.CLIPVisionCfg(layers=1, width=32, head_width=8, patch_size=patch_size, image_size=32),
+        quick_gelu=quick_gelu,
+        vision_cfg=open_clip.CLIPVisionCfg(layers=1, width=32, head_width=8, patch_size=8, image_size=32),
         text_cfg=open_clip.CLIPTextCfg(context_length=12, vocab_size=100, width=32, heads=4, layers=1),
     ).double().eval()
 
@@ -111,3 +112,15 @@ def test_jitter_colour_is_the_identity_with_its_gradient_at_neutral_settings() -
     upstream = torch.linspace(-1, 1, images.numel(), dtype=images.dtype).view_as(images)
     assert torch.allclose(value, images, atol=1e-12)
     assert torch.allclose(grad, upstream, atol=1e-12)  # greys and ties included (kornia's is not)
+
+
+def test_lean_quick_gelu_equals_open_clip_quick_gelu() -> None:
+    plain = open_clip.transformer.QuickGELU()
+    values = torch.linspace(-8, 8, 101, dtype=torch.float64)
+    expected, expected_grad = _value_and_grad(plain, values)
+    value, grad = _value_and_grad(LeanQuickGELU(), values)
+    assert torch.allclose(value, expected, atol=1e-14)
+    assert torch.allclose(grad, expected_grad, atol=1e-12)
+    model = _tiny_clip(quick_gelu=True)
+    assert lean_activations(model) == 2  # one MLP in the image tower, one in the text tower
+    assert not any(type(m).__name__ == "QuickGELU" for m in model.modules())
