@@ -17,6 +17,7 @@ import argparse
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,15 +52,18 @@ CUT = 64
 class TrainConfig:
     """Everything that decides the trained weights (saved into the weights file's metadata)."""
 
-    steps: int = 1200
+    steps: int = 550
     canvases: int = 24
     cutouts: int = 4
     twins: int = 8
     contrasts: int = 3
     lr: float = 1.5e-3
-    warmup: int = 80
+    warmup: int = 50
     weight_decay: float = 0.05
     rank_margin: float = 0.3
+    text_lr_scale: float = 0.1
+    text_frozen_steps: int = 275
+    token_init_std: float = 0.5
     seed: int = 0
 
 
@@ -88,7 +92,10 @@ def _mirrored(view: ViewFacts) -> ViewFacts:
 
 
 def _erased_shape(scene: Scene, window: tuple[float, float, float], erase: list[float]) -> bool:
-    """Whether an erasing box hides over a third of the shape's bounding box (ignoring the warp)."""
+    """Whether an erasing box hides over a third of the shape's bounding box.
+
+    Approximate: the box is compared with the unwarped cutout (in the unflipped frame).
+    """
     x0, y0, side = window
     reach = 1.3 * scene.radius / side
     cx, cy = (scene.centre[0] - x0) / side, (scene.centre[1] - y0) / side
@@ -97,18 +104,24 @@ def _erased_shape(scene: Scene, window: tuple[float, float, float], erase: list[
     return ox * oy > (2 * reach) ** 2 / 3
 
 
-def _augmented_facts(scene: Scene, window, flipped: bool, erase: list[float]) -> ViewFacts | None:
+def _augmented_facts(
+    scene: Scene, window: tuple[float, float, float], flipped: bool, erase: list[float]
+) -> ViewFacts | None:
     """Facts of a cutout after augmentation: flips mirror them, erasing can hide the shape."""
     facts = view_facts(scene, window)
     if facts is None:
         return None
+    if flipped:
+        erase = [1 - erase[2], erase[1], 1 - erase[0], erase[3]]
     if scene.kind is SceneKind.SHAPE and "shape" not in facts.unclear and _erased_shape(scene, window, erase):
         kept = frozenset(f for f in facts.facts if f[0] == "background")
         facts = ViewFacts(kept, frozenset({"kind", "colour", "shape", "position"}))
     return _mirrored(facts) if flipped else facts
 
 
-def _degrade(canvas: torch.Tensor, scene: Scene, rng: np.random.Generator, gen: torch.Generator):
+def _degrade(
+    canvas: torch.Tensor, scene: Scene, rng: np.random.Generator, gen: torch.Generator
+) -> tuple[torch.Tensor, float]:
     """Blend a canvas towards a distractor (noise, blotches, another colour, the bare background).
 
     Shape: [1, 3, S, S] -> ([1, 3, S, S], level in (0, 1)).
@@ -131,6 +144,7 @@ def _degrade(canvas: torch.Tensor, scene: Scene, rng: np.random.Generator, gen: 
 
 
 def _index_augmentations(params: AugmentParams, index: torch.Tensor) -> AugmentParams:
+    """The augmentation draws of the views at ``index`` (a twin reuses its clean view's draw)."""
     return AugmentParams(*(getattr(params, name)[index] for name in AugmentParams.__dataclass_fields__))
 
 
@@ -142,7 +156,7 @@ def make_batch(cfg: TrainConfig, rng: np.random.Generator, gen: torch.Generator)
         size = int(rng.choice([64, 96, 128]))
         canvas = render_scene(scene, size)[None]
         params = sample_cutouts(
-            gen, cfg.cutouts, cut_pow=float(rng.uniform(0.5, 2.5)), cutout_border=0.25,
+            gen, cfg.cutouts, cut_pow=float(rng.uniform(0.5, 2.0)), cutout_border=0.25,
             border_mode=BorderMode.CLAMP, device=CPU, image_hw=(size, size), cut_size=CUT,
         )
         views.append(apply_cutouts(canvas, params, CUT, BorderMode.CLAMP))
@@ -166,7 +180,15 @@ def make_batch(cfg: TrainConfig, rng: np.random.Generator, gen: torch.Generator)
     return _tabulate(apply_augmentations(clean, aug), twins, facts, source, levels, cfg.contrasts, rng)
 
 
-def _tabulate(clean, twins, facts, source, levels, contrasts: int, rng) -> Batch:
+def _tabulate(
+    clean: torch.Tensor,
+    twins: torch.Tensor,
+    facts: list[ViewFacts | None],
+    source: torch.Tensor,
+    levels: torch.Tensor,
+    contrasts: int,
+    rng: np.random.Generator,
+) -> Batch:
     """Caption the usable views, add contrast captions, and tabulate the truth of every (view, caption) pair.
 
     A twin shares the facts and the caption of the clean view it was cut from (``source``).
@@ -215,7 +237,7 @@ def ranking_loss(image: torch.Tensor, text: torch.Tensor, batch: Batch, margin: 
 class TokenCache:
     """Tokenise each distinct caption once."""
 
-    def __init__(self, tokenizer) -> None:
+    def __init__(self, tokenizer: Callable[[list[str]], torch.Tensor]) -> None:
         self._tokenizer, self._rows = tokenizer, {}
 
     def __call__(self, texts: list[str]) -> torch.Tensor:
@@ -226,11 +248,29 @@ class TokenCache:
 
 
 def _optimiser(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW with weight decay on matrices only (not embeddings, norms, biases or the logit scale)."""
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
-    other = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": other, "weight_decay": 0.0}]
+    """AdamW with weight decay on matrices only (not embeddings, norms, biases or the logit scale).
+
+    The text tower starts frozen and then learns slowly (``_text_scale``): at full speed its caption
+    embeddings for words the image tower cannot see yet (shapes, positions) collapse together within a
+    few dozen steps, which removes the image tower's gradient for them for good.
+    """
+    groups = []
+    for text in (False, True):
+        for decay in (True, False):
+            params = [
+                p for n, p in model.named_parameters()
+                if (not n.startswith("visual.") and n != "logit_scale") == text
+                and (p.ndim >= 2 and "embedding" not in n) == decay
+            ]
+            groups.append({"params": params, "weight_decay": cfg.weight_decay if decay else 0.0, "text": text})
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98), eps=1e-6)
+
+
+def _text_scale(step: int, cfg: TrainConfig, text: bool) -> float:
+    """The text tower is frozen for ``text_frozen_steps``, then learns ``text_lr_scale`` times slower."""
+    if not text:
+        return 1.0
+    return 0.0 if step < cfg.text_frozen_steps else cfg.text_lr_scale
 
 
 def _learning_rate(step: int, cfg: TrainConfig) -> float:
@@ -246,6 +286,7 @@ def train(cfg: TrainConfig) -> torch.nn.Module:
     torch.manual_seed(cfg.seed)
     register_demo_model()
     model = open_clip.create_model(DEMO_MODEL_NAME).train()
+    torch.nn.init.normal_(model.token_embedding.weight, std=cfg.token_init_std)  # distinct words from step 0
     tokens = TokenCache(open_clip.get_tokenizer(DEMO_MODEL_NAME))
     optimiser = _optimiser(model, cfg)
     rng, gen = np.random.default_rng(cfg.seed), torch.Generator().manual_seed(cfg.seed)
@@ -257,7 +298,7 @@ def train(cfg: TrainConfig) -> torch.nn.Module:
         clip_loss = contrastive_loss(model.logit_scale.exp() * image @ text.T, batch.truth)
         rank_loss = ranking_loss(image, text, batch, cfg.rank_margin)
         for group in optimiser.param_groups:
-            group["lr"] = _learning_rate(step, cfg)
+            group["lr"] = _learning_rate(step, cfg) * _text_scale(step, cfg, group["text"])
         optimiser.zero_grad(set_to_none=True)
         (clip_loss + rank_loss).backward()
         optimiser.step()
@@ -276,8 +317,11 @@ def evaluate(model: torch.nn.Module, seed: int) -> dict[str, float]:
 
 
 def save(model: torch.nn.Module, path: Path, metadata: dict[str, str]) -> None:
-    """Write the weights as fp16 safetensors (open_clip casts them back on load)."""
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    """Write the weights as fp16 safetensors (open_clip casts them back on load); counters stay integers."""
+    tensors = {
+        k: (v.detach().to(torch.float16) if v.is_floating_point() else v.detach()).contiguous()
+        for k, v in model.state_dict().items()
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata=metadata)
 

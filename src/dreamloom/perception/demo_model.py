@@ -11,6 +11,7 @@ retrains it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import open_clip
@@ -64,7 +65,9 @@ def normalise(images: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
 
 
 @torch.no_grad()
-def zero_shot_accuracy(model: torch.nn.Module, tokenizer, probe: Probe) -> float:
+def zero_shot_accuracy(
+    model: torch.nn.Module, tokenizer: Callable[[list[str]], torch.Tensor], probe: Probe
+) -> float:
     """Fraction of the probe's pictures whose most similar prompt is the right one (CLIP zero-shot)."""
     param = next(model.parameters())
     images = normalise(probe.images.to(param.device, param.dtype), model)

@@ -39,7 +39,7 @@ POSITION_PHRASES = {
     "centre": ("in the centre", "in the center", "in the middle"),
 }
 _COLOUR_JITTER = 0.07
-_KIND_WEIGHTS = {"shape": 0.55, "flat": 0.2, "split": 0.2, "noise": 0.05}
+_KIND_WEIGHTS = {"shape": 0.6, "flat": 0.15, "split": 0.2, "noise": 0.05}
 
 
 class SceneKind(enum.Enum):
@@ -122,7 +122,7 @@ def sample_scene(rng: np.random.Generator, kind: SceneKind | None = None) -> Sce
         shape=SHAPES[rng.integers(len(SHAPES))],
         position=position,
         centre=centre,
-        radius=float(rng.uniform(0.13, 0.2)),
+        radius=float(rng.uniform(0.16, 0.24)),
         rotation=float(rng.uniform(-0.35, 0.35)),
         rgb=(rgb[0], rgb[1]),
         seed=seed,
