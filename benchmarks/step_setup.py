@@ -19,12 +19,11 @@ import torch
 
 from dreamloom.engine.image_terms import build_image_terms
 from dreamloom.engine.loop import Optimisation
-from dreamloom.engine.semantic import PREPARE_SEED_OFFSET, SceneGuide, scenes_with_init
+from dreamloom.engine.render import build_optimisation as render_optimisation
+from dreamloom.engine.semantic import SceneGuide, build_scene_guide
 from dreamloom.images.factory import build_image_model
 from dreamloom.images.vqgan import VQGAN, VQGANImage, get_spec
 from dreamloom.perception.adapter import Perceptor
-from dreamloom.perception.cutouts import BorderMode, CutoutSettings
-from dreamloom.perception.guide import SemanticGuide
 from dreamloom.perception.perceptors import PerceptorSpec, _wrap
 from dreamloom.plan import build_plan
 from dreamloom.settings.choices import ImageModelChoice
@@ -124,33 +123,11 @@ def build_optimisation(
     settings = _settings(config, precision_name).model_copy(update={"steps_per_scene": total_steps})
     plan = build_plan(settings)
     perceptors = [build_perceptor(name, device, precision) for name in config.perceptors]
-    guide = SemanticGuide(
-        perceptors,
-        CutoutSettings(
-            cutouts=settings.cutouts,
-            cut_pow=settings.cut_pow,
-            cutout_border=settings.cutout_border,
-            border_mode=BorderMode(settings.border_mode.value),
-            gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        ),
-    )
-    scenes = scenes_with_init(plan)
-    guide.prepare(scenes, torch.Generator().manual_seed(1 + PREPARE_SEED_OFFSET))
-    semantic = SceneGuide(guide, scenes, settings.interpolation_mode)
+    semantic = build_scene_guide(plan, perceptors)
     generator = torch.Generator().manual_seed(1)
     model = _image_model(settings, device)
     model.encode_random(generator)
-    image_terms = build_image_terms(plan, model, None)
-    return Optimisation(
-        model,
-        semantic,
-        image_terms,
-        plan.timeline,
-        learning_rate=settings.learning_rate or model.default_lr,
-        reset_lr_each_frame=settings.reset_lr_each_frame,
-        generator=generator,
-        variables=lambda step: {"t": plan.timeline.time_of(step)},
-    )
+    return render_optimisation(plan, model, semantic, build_image_terms(plan, model, None), generator)
 
 
 def perceptors_of(optimisation: Optimisation) -> list[Perceptor]:

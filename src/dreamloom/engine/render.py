@@ -18,8 +18,10 @@ from dreamloom.engine.interrupts import StepBoundaryInterrupt
 from dreamloom.engine.image_terms import build_image_terms, resolve_size
 from dreamloom.engine.loop import Optimisation, StepReport
 from dreamloom.engine.semantic import build_semantic
+from dreamloom.engine.terms import ImageLossTerm, SemanticLosses
 from dreamloom import __version__
 from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
+from dreamloom.images.base import ImageModel
 from dreamloom.images.factory import build_image_model
 from dreamloom.output.files import ensure_writable_folder
 from dreamloom.output.naming import next_base_name
@@ -88,6 +90,27 @@ def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup
     return backup
 
 
+def build_optimisation(
+    plan: Plan,
+    model: ImageModel,
+    semantic: SemanticLosses | None,
+    image_terms: list[ImageLossTerm],
+    generator: torch.Generator,
+) -> Optimisation:
+    """The optimisation loop of a plan, with the model's default learning rate when the setting is null."""
+    settings = plan.settings
+    return Optimisation(
+        model,
+        semantic,
+        image_terms,
+        plan.timeline,
+        learning_rate=settings.learning_rate or model.default_lr,
+        reset_lr_each_frame=settings.reset_lr_each_frame,
+        generator=generator,
+        variables=lambda step: {"t": plan.timeline.time_of(step)},
+    )
+
+
 def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None) -> RenderResult:
     settings = plan.settings
     assert settings.seed is not None
@@ -108,16 +131,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
         model.lock_palette(True)
     image_terms = build_image_terms(plan, model, init_picture)
 
-    optimisation = Optimisation(
-        model,
-        semantic,
-        image_terms,
-        plan.timeline,
-        learning_rate=settings.learning_rate or model.default_lr,
-        reset_lr_each_frame=settings.reset_lr_each_frame,
-        generator=generator,
-        variables=lambda step: {"t": plan.timeline.time_of(step)},
-    )
+    optimisation = build_optimisation(plan, model, semantic, image_terms, generator)
     start = 0
     if backup is not None:
         model.load_state_dict(backup.image)

@@ -14,6 +14,7 @@ import torch
 
 from dreamloom.dsl.tree import Prompt, Scene, SourceKind
 from dreamloom.perception.cutouts import BorderMode, CutoutSettings
+from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.guide import SemanticGuide
 from dreamloom.perception.perceptors import load_perceptors
 from dreamloom.plan import Plan
@@ -88,6 +89,27 @@ class SceneGuide:
         return total, raws
 
 
+def cutout_settings(plan: Plan) -> CutoutSettings:
+    settings = plan.settings
+    return CutoutSettings(
+        cutouts=settings.cutouts,
+        cut_pow=settings.cut_pow,
+        cutout_border=settings.cutout_border,
+        border_mode=BorderMode(settings.border_mode.value),
+        gradient_accumulation_steps=settings.gradient_accumulation_steps,
+    )
+
+
+def build_scene_guide(plan: Plan, perceptors: Sequence[Perceptor]) -> SceneGuide:
+    """Embed every prompt of the plan's scenes with ``perceptors`` (in order)."""
+    settings = plan.settings
+    assert settings.seed is not None
+    guide = SemanticGuide(perceptors, cutout_settings(plan))
+    scenes = scenes_with_init(plan)
+    guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET))
+    return SceneGuide(guide, scenes, settings.interpolation_mode)
+
+
 def build_semantic(plan: Plan, device: torch.device, precision: torch.dtype) -> SceneGuide | None:
     """Load the plan's perceptors and embed every prompt; None when no perceptor is selected."""
     settings = plan.settings
@@ -101,17 +123,4 @@ def build_semantic(plan: Plan, device: torch.device, precision: torch.dtype) -> 
         cache_dir=models_dir(settings.models_parent_dir),
         offline=os.environ.get("HF_HUB_OFFLINE") == "1",
     )
-    guide = SemanticGuide(
-        perceptors,
-        CutoutSettings(
-            cutouts=settings.cutouts,
-            cut_pow=settings.cut_pow,
-            cutout_border=settings.cutout_border,
-            border_mode=BorderMode(settings.border_mode.value),
-            gradient_accumulation_steps=settings.gradient_accumulation_steps,
-        ),
-    )
-    scenes = scenes_with_init(plan)
-    assert settings.seed is not None
-    guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET))
-    return SceneGuide(guide, scenes, settings.interpolation_mode)
+    return build_scene_guide(plan, perceptors)
