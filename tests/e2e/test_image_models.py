@@ -51,12 +51,17 @@ def test_target_palette_colours_are_all_the_render_uses(tmp_path: Path):
         target.paste(colour, ((index % 2) * 20, (index // 2) * 20, (index % 2) * 20 + 20, (index // 2) * 20 + 20))
     target.save(tmp_path / "four.png")
     result = render(settings(scenes="red", image_model="Limited Palette", palettes=1, palette_size=4, width=24,
-                             height=24, steps_per_scene=60, save_every=0, target_palette="four.png"))
+                             height=24, steps_per_scene=60, save_every=0, target_palette="four.png",
+                             show_palette=True))
     used = np.unique(pixels(result.final_frame).reshape(-1, 3), axis=0)
     wanted = np.array(colours, dtype=np.float64) / 255
     distances = np.linalg.norm(used[:, None, :] - wanted[None, :, :], axis=2).min(axis=1)
     assert len(used) <= 4
     assert distances.max() < 0.12
+    swatch = pixels(result.folder / "default_palette.png")  # show_palette: one column, 4 colours of 16×32 px
+    assert swatch.shape == (4 * 32, 16, 3)
+    swatch_colours = np.unique(swatch.reshape(-1, 3), axis=0)
+    assert np.linalg.norm(swatch_colours[:, None, :] - wanted[None, :, :], axis=2).min(axis=1).max() < 0.12
 
 
 TINY_F16 = VQGANSpec(name="tiny_f16", n_embed=16, embed_dim=4, ch=8, ch_mult=(1, 1, 1, 1, 1), num_res_blocks=1,

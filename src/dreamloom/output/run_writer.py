@@ -92,10 +92,17 @@ class RunWriter:
         path = self.paths.frame(self.frame_number(report.done))
         save_png(report.model.to_pil(), path)
         self.frames.append(path)
+        self._save_palette(report)
         self._flush(report)
         self.backups.save(report.done, self.snapshot(report.done))
         if self.settings.show_graphs:
             save_loss_graph(self.columns, report.history.rows(0, report.done), self.paths.named("_losses.png"))
+
+    def _save_palette(self, report: StepReport) -> None:
+        """``show_palette``: the Limited Palette swatch beside the frames (``<base>_palette.png``)."""
+        swatch = getattr(report.model, "palette_swatch", None)
+        if self.settings.show_palette and swatch is not None:
+            save_png(swatch(), self.paths.named("_palette.png"))
 
     def _flush(self, report: StepReport) -> None:
         self.csv.append(self._flushed, report.history.rows(self._flushed, report.done))
@@ -110,6 +117,7 @@ class RunWriter:
         self._bar.write(line)
         clear = bool(self.settings.clear_every) and report.done % self.settings.clear_every == 0
         show_preview(report.model.to_pil(), self.settings.display_scale, self.paths.named("_preview.png"), clear)
+        self._save_palette(report)
         if self._tensorboard is not None:
             for name, value in values.items():
                 if not math.isnan(value):
