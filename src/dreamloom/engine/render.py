@@ -82,10 +82,11 @@ def render(settings: Settings, *, resume: bool = False) -> RenderResult:
 
 def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup:
     run = latest_run(folder, namespace)
-    numbers = BackupStore(folder, run, "all").numbers() if run else []
-    if not numbers:
+    store = BackupStore(folder, run, "all") if run else None
+    numbers = store.numbers() if store else []
+    if store is None or not numbers:
         raise DreamloomError(f"--resume: no backup of {namespace!r} in {folder}. Start the run without --resume.")
-    backup = load_backup(BackupStore(folder, run, "all").path(numbers[-1]), device)
+    backup = load_backup(store.path(numbers[-1]), device)
     log.info("Resuming %s from step %d.", backup.base_name, backup.step)
     return backup
 

@@ -6,27 +6,20 @@ fixed loss-log columns, and scene blending during ``interpolation_steps`` on the
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import torch
 
 from dreamloom.dsl.tree import Prompt, Scene, SourceKind
 from dreamloom.perception.cutouts import BorderMode, CutoutSettings
+from dreamloom.models.cache import models_dir
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.guide import SemanticGuide
 from dreamloom.perception.perceptors import load_perceptors
 from dreamloom.plan import Plan
 from dreamloom.settings.choices import InterpolationMode
 
-DEFAULT_MODELS_DIR = Path("~/.cache/dreamloom")
 PREPARE_SEED_OFFSET = 1  # image-prompt cutouts use their own stream, so resuming never replays them
-
-
-def models_dir(setting: str) -> Path:
-    """``models_parent_dir``, or dreamloom's user cache when it is empty."""
-    return Path(setting or DEFAULT_MODELS_DIR).expanduser()
 
 
 def scenes_with_init(plan: Plan) -> tuple[Scene, ...]:
@@ -121,6 +114,5 @@ def build_semantic(plan: Plan, device: torch.device, precision: torch.dtype) -> 
         device=device,
         precision=precision,
         cache_dir=models_dir(settings.models_parent_dir),
-        offline=os.environ.get("HF_HUB_OFFLINE") == "1",
     )
     return build_scene_guide(plan, perceptors)

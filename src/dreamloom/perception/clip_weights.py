@@ -20,8 +20,9 @@ from pathlib import Path
 import open_clip
 
 from dreamloom.errors import WeightsError
+from dreamloom.models.cache import offline as downloads_forbidden
 
-__all__ = ["WeightsSource", "weights_source", "weights_folder", "find_weights", "ensure_weights", "is_offline"]
+__all__ = ["WeightsSource", "weights_source", "weights_folder", "find_weights", "ensure_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +76,6 @@ def find_weights(folder: Path) -> Path | None:
     return None
 
 
-def is_offline() -> bool:
-    """Downloads are off when ``HF_HUB_OFFLINE`` is 1/true/yes/on (the Hugging Face convention)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _missing(source: WeightsSource, folder: Path, reason: str) -> WeightsError:
     first_name, _ = source.candidates[0]
     urls = "\n".join(f"  {url}" for _, url in source.candidates)
@@ -111,7 +107,7 @@ def ensure_weights(model: str, tag: str, cache_dir: Path, *, offline: bool) -> P
     source = weights_source(model, tag)
     if not source.candidates:
         raise WeightsError(f"open_clip lists no download for {model}/{tag}; place a checkpoint in {folder}")
-    if offline or is_offline():
+    if offline or downloads_forbidden():
         raise _missing(source, folder, "downloads are off: no network or HF_HUB_OFFLINE is set")
     failures = []
     for name, url in source.candidates:
