@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from PIL import Image
 
@@ -153,3 +154,16 @@ def test_ctrl_c_keeps_a_backup_and_the_picture_and_says_how_to_resume(tmp_path: 
     _, err = resumed.communicate(timeout=240)
     assert resumed.returncode == 0, err
     assert (frames / "default_8.png").exists()
+
+
+def test_the_scene_guide_embeds_every_prompt_then_frees_the_text_towers(tmp_path: Path) -> None:
+    from dreamloom.engine.semantic import build_scene_guide
+    from dreamloom.perception.perceptors import load_perceptor
+    from dreamloom.plan import build_plan
+
+    config = write_config(tmp_path, scenes="red:1 | blue:-0.5 || green", perceptors=["demo"])
+    perceptor = load_perceptor("demo", device=torch.device("cpu"), cache_dir=tmp_path)
+    fresh = load_perceptor("demo", device=torch.device("cpu"), cache_dir=tmp_path)
+    scene_guide = build_scene_guide(build_plan(load_settings(config)), [perceptor])
+    assert perceptor.text_released
+    assert torch.equal(scene_guide.guide.embed_text("green", "green")[0], fresh.encode_text(["green"])[0])

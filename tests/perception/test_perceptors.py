@@ -133,3 +133,16 @@ def test_demo_perceptor_loads_through_the_same_path_and_runs(tmp_path: Path, mon
     terms = guide.losses(image, 0, {}, torch.Generator().manual_seed(1))
     sum(term.weighted for term in terms).backward()
     assert bool(torch.isfinite(image.grad).all()) and float(image.grad.abs().sum()) > 0
+
+
+def test_releasing_the_text_tower_frees_it_and_keeps_image_embeddings(tmp_path: Path) -> None:
+    perceptor = load_perceptor("demo", device=CPU, cache_dir=tmp_path)
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    before = perceptor.encode_image(images)
+    text_values = sum(p.numel() for n, p in perceptor.model.named_parameters() if not n.startswith("visual."))
+    text_values += perceptor.model.attn_mask.numel() - perceptor.model.logit_scale.numel()
+    assert perceptor.release_text_tower() == text_values > 3_000_000
+    assert {n.split(".")[0] for n, _ in perceptor.model.named_parameters()} == {"visual", "logit_scale"}
+    assert torch.equal(perceptor.encode_image(images), before)
+    with pytest.raises(RuntimeError, match="text tower was released"):
+        perceptor.encode_text(["red"])

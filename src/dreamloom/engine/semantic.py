@@ -94,12 +94,14 @@ def cutout_settings(plan: Plan) -> CutoutSettings:
 
 
 def build_scene_guide(plan: Plan, perceptors: Sequence[Perceptor]) -> SceneGuide:
-    """Embed every prompt of the plan's scenes with ``perceptors`` (in order)."""
+    """Embed every prompt of the plan's scenes with ``perceptors`` (in order), then free their text towers."""
     settings = plan.settings
     assert settings.seed is not None
     guide = SemanticGuide(perceptors, cutout_settings(plan))
     scenes = scenes_with_init(plan)
     guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET))
+    for perceptor in perceptors:
+        perceptor.release_text_tower()
     return SceneGuide(guide, scenes, settings.interpolation_mode)
 
 

@@ -19,6 +19,10 @@ __all__ = ["Perceptor"]
 
 Tokenizer = Callable[[Sequence[str]], torch.Tensor]
 
+# open_clip's text-tower attributes: CLIP keeps them on the model, CustomTextCLIP under ``text``.
+_TEXT_TOWER_PARTS = ("transformer", "token_embedding", "positional_embedding", "ln_final", "text_projection",
+                     "attn_mask", "text")
+
 
 class Perceptor(nn.Module):
     """A frozen CLIP-like model behind dreamloom's perceptor convention.
@@ -50,6 +54,7 @@ class Perceptor(nn.Module):
         self.input_size = input_size
         self.context_length = context_length
         self.compute_dtype = compute_dtype
+        self.text_released = False
         device = next(model.parameters()).device
         self.register_buffer("mean", torch.tensor(mean, device=device).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, device=device).view(1, 3, 1, 1), persistent=False)
@@ -89,9 +94,30 @@ class Perceptor(nn.Module):
                 f"{self.context_length}; shorten the text or split it into several prompts"
             )
 
+    def release_text_tower(self) -> int:
+        """Free the text tower once every prompt is embedded (ViT-B/32: 63 M parameters, about 250 MB).
+
+        A render embeds all its prompts before the first step and never again, so the text weights would
+        only sit in memory. Returns the number of values freed; :meth:`encode_text` refuses afterwards.
+        """
+        freed = 0
+        for name in _TEXT_TOWER_PARTS:
+            part = getattr(self.model, name, None)
+            if isinstance(part, nn.Module):
+                freed += sum(p.numel() for p in part.parameters())
+            elif isinstance(part, torch.Tensor):
+                freed += part.numel()
+            else:
+                continue
+            delattr(self.model, name)
+        self.text_released = True
+        return freed
+
     @torch.no_grad()
     def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
         """Embed texts once (no gradient: prompts are constants). Shape: N texts -> [N, D] float32."""
+        if self.text_released:
+            raise RuntimeError(f"perceptor {self.name}: the text tower was released after the prompts were embedded")
         for text in texts:
             self.check_text(text, text)
         tokens = self.tokenizer(list(texts)).to(self.device)
