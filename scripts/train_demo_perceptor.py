@@ -305,7 +305,8 @@ class ColourPaths:
     """Pairs of pictures on the way from colour A to colour B, and the captions of A and B.
 
     Row k of ``pictures`` is pair k // 2, the second of a pair being further along (``amounts``). Half the
-    pairs blend the whole picture, half cover a growing part of it with B (as a mask boundary moves).
+    pairs blend the whole picture; half cover a share of it equal to the amount with B, from a side drawn
+    for each picture (so the second covers more area, not necessarily the first's area and more).
     Shape: pictures [2K, 3, 64, 64]; captions 2K texts (A, B per pair); amounts [K, 2].
     """
 
