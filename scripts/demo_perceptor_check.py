@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import open_clip
 import torch
-import torch.nn.functional as F
 
 from dreamloom.perception.augment import augment
 from dreamloom.perception.cutouts import BorderMode, apply_cutouts, sample_cutouts
 from dreamloom.perception.demo_model import DEMO_MODEL_NAME, normalise
+from dreamloom.perception.prompt_loss import spherical_distance
 from dreamloom.perception.synthetic import COLOURS
 
 CUT = 64
@@ -30,12 +30,6 @@ class Target:
     text: str
     weight: float = 1.0
     half: str | None = None
-
-
-def spherical_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """pytti's distance 2·arcsin(‖â − b̂‖/2)², i.e. half the squared angle. Shape: [N, D], [D] -> [N]."""
-    chord = (F.normalize(a, dim=-1) - F.normalize(b, dim=-1)).norm(dim=-1)
-    return 2 * (chord / 2).arcsin().pow(2)
 
 
 def _half_weights(centres: torch.Tensor, half: str | None) -> torch.Tensor:

@@ -36,6 +36,7 @@ from dreamloom.perception.augment import AugmentParams, apply_augmentations, sam
 from dreamloom.perception.cutouts import BorderMode, apply_cutouts, sample_cutouts
 from dreamloom.perception.demo_model import DEMO_MODEL_NAME, demo_weights_path, normalise, register_demo_model
 from dreamloom.perception.demo_model import zero_shot_accuracy
+from dreamloom.perception.prompt_loss import spherical_distance
 from dreamloom.perception.synthetic import (
     COLOURS,
     POSITIONS,
@@ -43,6 +44,7 @@ from dreamloom.perception.synthetic import (
     Scene,
     SceneKind,
     ViewFacts,
+    flat_view,
     jittered_rgb,
     render_scene,
     sample_scene,
@@ -281,7 +283,7 @@ def _tabulate(
     by_text = {c.text: c for c in captions.values()}
     for caption in list(by_text.values()):
         by_text.update((c.text, c) for c in contrast_captions(caption, contrasts, rng))
-    flat = {name: sample_caption(_flat_view(name), rng) for name in sorted(set(towards) - {None})}
+    flat = {name: sample_caption(flat_view(name), rng) for name in sorted(set(towards) - {None})}
     by_text.update((c.text, c) for c in flat.values())
     unique = list(by_text)
     unclear = [int(Match.UNCLEAR)] * len(unique)
@@ -332,7 +334,7 @@ def make_colour_paths(count: int, rng: np.random.Generator, gen: torch.Generator
                 share = (along < amount).float().expand(1, CUT, CUT)
                 share = share if rng.random() < 0.5 else share.flip(-1).flip(-2)
             pictures.append(a + (b - a) * share)
-        captions += [sample_caption(_flat_view(names[i]), rng).text for i in (first, second)]
+        captions += [sample_caption(flat_view(names[i]), rng).text for i in (first, second)]
         amounts.append(pair)
     noisy = torch.stack(pictures) + 0.03 * torch.randn(2 * count, 3, CUT, CUT, generator=gen)
     return ColourPaths(noisy, captions, torch.tensor(np.array(amounts), dtype=torch.float32))
@@ -350,11 +352,6 @@ def path_loss(image: torch.Tensor, text: torch.Tensor, paths: ColourPaths, margi
     towards_b = (far * second).sum(1) - (near * second).sum(1)
     away_from_a = (near * first).sum(1) - (far * first).sum(1)
     return (F.relu(margin * step - towards_b) + F.relu(margin * step - away_from_a)).mean()
-
-
-def _flat_view(colour: str) -> ViewFacts:
-    """The facts of a flat field of one named colour."""
-    return ViewFacts(frozenset({("kind", "flat"), ("background", colour)}))
 
 
 def make_whole_batch(
@@ -509,8 +506,7 @@ def shift_into_cone(model: torch.nn.Module, amount: float, seed: int) -> float:
     text_shift = amount * text.norm(dim=1).mean() * direction
     model.ln_final.bias += torch.linalg.lstsq(model.text_projection.T, text_shift[:, None]).solution[:, 0]
     image, text = model.encode_image(images, normalize=True), model.encode_text(tokens, normalize=True)
-    distance = 2 * ((image[:, None] - text[None]).norm(dim=-1) / 2).arcsin().square()
-    return float((distance > 1).double().mean())
+    return float((spherical_distance(image[:, None], text[None]) > 1).double().mean())
 
 
 def evaluate(model: torch.nn.Module, seed: int) -> dict[str, float]:

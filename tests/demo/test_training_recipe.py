@@ -96,3 +96,9 @@ def test_the_cone_shift_closes_the_angles_and_moves_every_embedding_by_one_vecto
     shift = after - before
     assert torch.allclose(shift, shift[0].expand_as(shift), atol=1e-5)
     assert leaks < 0.05
+
+
+def test_config_overrides_take_the_field_type_and_an_unknown_field_names_the_choices() -> None:
+    assert recipe._parse_overrides(["steps=12", "path_margin=0.5"]) == {"steps": 12, "path_margin": 0.5}
+    with pytest.raises(SystemExit, match="--set stepz=3: no TrainConfig field 'stepz'; fields: .*steps"):
+        recipe._parse_overrides(["stepz=3"])

@@ -239,7 +239,8 @@ def _position_of(dx: float, dy: float) -> str | None:
     return None
 
 
-def _flat(colour: str) -> ViewFacts:
+def flat_view(colour: str) -> ViewFacts:
+    """The facts of a flat field of one named colour."""
     return ViewFacts(frozenset({("kind", "flat"), ("background", colour)}))
 
 
@@ -247,9 +248,9 @@ def _split_facts(scene: Scene, x0: float, y0: float, side: float) -> ViewFacts |
     start = x0 if scene.axis == "x" else y0
     at = (scene.boundary - start) / side
     if at <= 0.0:
-        return _flat(scene.second)
+        return flat_view(scene.second)
     if at >= 1.0:
-        return _flat(scene.first)
+        return flat_view(scene.first)
     if not 0.2 <= at <= 0.8:
         return None
     near, far = ("left", "right") if scene.axis == "x" else ("top", "bottom")
@@ -263,7 +264,7 @@ def _shape_facts(scene: Scene, x0: float, y0: float, side: float) -> ViewFacts:
     overlap_y = max(0.0, min(top + 2 * reach, y0 + side) - max(top, y0))
     visible = overlap_x * overlap_y / (2 * reach) ** 2
     if visible == 0.0:
-        return _flat(scene.background)
+        return flat_view(scene.background)
     if visible < 0.8:
         return ViewFacts(frozenset({("background", scene.background)}), frozenset({"kind", "colour", "shape", "position"}))
     facts = {("kind", "shape"), ("background", scene.background), ("colour", scene.colour), ("shape", scene.shape)}
@@ -279,7 +280,7 @@ def view_facts(scene: Scene, window: tuple[float, float, float] = (0.0, 0.0, 1.0
     if scene.kind is SceneKind.NOISE:
         return ViewFacts(frozenset({("kind", "noise")}))
     if scene.kind is SceneKind.FLAT:
-        return _flat(scene.background)
+        return flat_view(scene.background)
     if scene.kind is SceneKind.SPLIT:
         return _split_facts(scene, x0, y0, side)
     return _shape_facts(scene, x0, y0, side)
