@@ -82,19 +82,30 @@ def test_a_negative_weight_pushes_a_colour_away(tmp_path: Path):
     assert picture[..., 0].mean() < 200 / 255 - 0.15
 
 
-def test_two_scenes_hand_over_to_the_second_scene(tmp_path: Path):
+def dominated_by(picture: np.ndarray, channel: int) -> float:
+    """Fraction of pixels whose ``channel`` beats both others by 0.1 (counts dark and light shades too)."""
+    others_max = np.delete(picture, channel, axis=-1).max(axis=-1)
+    return float((picture[..., channel] > others_max + 0.1).mean())
+
+
+# A saturated flat picture is slow to repaint at pytti's 0.02: measured, "red || green" needs 250 steps per
+# scene to end 83 % green; at 0.05, 150 steps per scene end 94-95 % green (seeds 1-3).
+TWO_SCENES = dict(steps_per_scene=150, interpolation_steps=20, learning_rate=0.05, save_every=150)
+
+
+def test_two_scenes_end_on_the_second_scenes_colour():
     values = dict(perceptors=["demo"], ViTB32=False, width=48, height=48, cutouts=16, cut_pow=1, seed=3, backups=0,
-                  display_every=0, scenes="red || green", steps_per_scene=100, interpolation_steps=20, save_every=100)
+                  display_every=0, scenes="red || green", **TWO_SCENES)
     result = render(load_settings(values))
     first, second = (np.asarray(Image.open(p).convert("RGB"), dtype=np.float64) / 255 for p in result.frames)
-    assert second[..., 1].mean() > first[..., 1].mean() + 0.1  # greener after the second scene
-    assert second[..., 0].mean() < first[..., 0].mean()
+    assert dominated_by(first, 0) > 0.9 and dominated_by(first, 1) < 0.05
+    assert dominated_by(second, 1) > 0.8 and dominated_by(second, 0) < 0.05
     with (result.folder / "default_losses.csv").open() as handle:
         rows = list(csv.DictReader(handle))
-    assert all(row["green"] == "" for row in rows[:100]) and all(row["red"] != "" for row in rows[:100])
-    assert all(row["red"] != "" for row in rows[100:120])  # the blend still scores the first scene
-    assert all(row["red"] == "" for row in rows[120:])
-    green = [float(row["green"]) for row in rows[100:]]
+    assert all(row["green"] == "" for row in rows[:150]) and all(row["red"] != "" for row in rows[:150])
+    assert all(row["red"] != "" for row in rows[150:170])  # the blend still scores the first scene
+    assert all(row["red"] == "" for row in rows[170:])
+    green = [float(row["green"]) for row in rows[150:]]
     assert np.mean(green[-10:]) < np.mean(green[:10])
 
 
