@@ -17,23 +17,26 @@ log = logging.getLogger("dreamloom")
 
 
 def in_notebook() -> bool:
-    """True inside a Jupyter/IPython kernel, where previews are shown inline."""
-    shell = sys.modules.get("IPython")
-    if shell is None:
-        return False
-    get_ipython = getattr(shell, "get_ipython", None)
-    return get_ipython is not None and get_ipython() is not None and hasattr(get_ipython(), "kernel")
+    """True inside a Jupyter/IPython kernel, where previews are shown inline (a terminal IPython has no kernel)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and hasattr(shell, "kernel")
 
 
-def show_preview(image: Image.Image, scale: float, path: Path, clear: bool) -> None:
-    """Display ``image`` at ``scale`` inline in a notebook (clearing first if asked), else write it to ``path``."""
+def clear_notebook() -> None:
+    """``clear_every``: clear the cell's output; ``wait`` keeps the old output until new output replaces it."""
+    from IPython.display import clear_output
+
+    clear_output(wait=True)
+
+
+def show_preview(image: Image.Image, scale: float, path: Path) -> None:
+    """Display ``image`` at ``scale`` inline in a notebook, else write it to ``path`` (pytti's LANCZOS resize)."""
     size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
     shown = image if scale == 1 else image.resize(size, Image.LANCZOS)
     if in_notebook():
-        from IPython.display import clear_output, display
+        from IPython.display import display
 
-        if clear:
-            clear_output(wait=True)
         display(shown)
     else:
         save_png(shown, path)
@@ -50,18 +53,21 @@ def peak_memory(device: torch.device) -> str:
         return f"peak GPU memory {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB"
     if device.type == "mps":
         return f"MPS memory {torch.mps.driver_allocated_memory() / 2**20:.0f} MiB"
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return f"peak resident memory {peak_kib / 1024:.0f} MiB"
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    peak_mib = peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    return f"peak resident memory {peak_mib:.0f} MiB"
 
 
 def save_loss_graph(columns: list[str], rows: list[list[float]], path: Path) -> None:
-    """Plot every loss column against the step into a PNG (matplotlib's Agg backend, no display needed)."""
-    import matplotlib
+    """Plot every loss column against the step into a PNG.
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
+    A bare ``Figure`` (no pyplot) draws with Agg without switching matplotlib's global backend, which would
+    break a notebook's inline plots.
+    """
+    from matplotlib.figure import Figure
 
-    figure, axes = pyplot.subplots(figsize=(10, 5))
+    figure = Figure(figsize=(10, 5))
+    axes = figure.subplots()
     for index, name in enumerate(columns):
         values = [row[index] for row in rows]
         if not all(math.isnan(v) for v in values):
@@ -71,4 +77,3 @@ def save_loss_graph(columns: list[str], rows: list[list[float]], path: Path) -> 
     axes.legend(loc="upper right", fontsize="small")
     figure.tight_layout()
     write_atomically(path, lambda temporary: figure.savefig(temporary, format="png"))
-    pyplot.close(figure)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from dreamloom.engine.backups import Backup, BackupStore
 from dreamloom.engine.loop import StepReport
-from dreamloom.output.display import peak_memory, progress_line, save_loss_graph, show_preview
+from dreamloom.output.display import clear_notebook, in_notebook, peak_memory, progress_line, save_loss_graph, show_preview
 from dreamloom.output.files import save_png
 from dreamloom.output.loss_log import CsvLossLog
 from dreamloom.settings.schema import Settings
@@ -67,11 +67,14 @@ class RunWriter:
         self.csv = CsvLossLog(paths.named("_losses.csv"), columns)
         self.csv.start(keep_before_step=start)
         self._flushed = start
-        self._tensorboard = _open_tensorboard(paths.folder) if settings.use_tensorboard else None
+        self._tensorboard = _open_tensorboard(paths) if settings.use_tensorboard else None
         self._bar = tqdm(total=total_steps, initial=start, unit="step", desc=paths.base_name, leave=True)
 
     def __call__(self, report: StepReport) -> None:
         self._bar.update(1)
+        clear_every = self.settings.clear_every
+        if clear_every and report.done % clear_every == 0 and in_notebook():
+            clear_notebook()
         every = self.settings.display_every
         if every and report.done % every == 0:
             self.display(report)
@@ -115,14 +118,15 @@ class RunWriter:
         if self.settings.approximate_vram_usage:
             line += f" · {peak_memory(self.device)}"
         self._bar.write(line)
-        clear = bool(self.settings.clear_every) and report.done % self.settings.clear_every == 0
-        show_preview(report.model.to_pil(), self.settings.display_scale, self.paths.named("_preview.png"), clear)
+        show_preview(report.model.to_pil(), self.settings.display_scale, self.paths.named("_preview.png"))
         self._save_palette(report)
         if self._tensorboard is not None:
             for name, value in values.items():
                 if not math.isnan(value):
                     self._tensorboard.add_scalar(f"losses/{name}", value, report.done)
-            self._tensorboard.add_image("dreamloom output", report.model.decode().detach()[0].clamp(0, 1).cpu(), report.done)
+            with torch.no_grad():
+                picture = report.model.decode()[0].clamp(0, 1).cpu()
+            self._tensorboard.add_image("dreamloom output", picture, report.done)
 
     def interrupted(self, report: StepReport) -> Path:
         """Ctrl-C: keep the current picture and a backup to resume from; returns the backup's path."""
@@ -139,10 +143,11 @@ class RunWriter:
             log.info("%s", peak_memory(self.device))
 
 
-def _open_tensorboard(folder: Path):
+def _open_tensorboard(paths: RunPaths):
+    """A writer in ``<folder>/tensorboard/<base>``: one TensorBoard run per dreamloom run, resumes included."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         log.warning("use_tensorboard: TensorBoard is not installed (pip install tensorboard); continuing without it.")
         return None
-    return SummaryWriter(str(folder / "tensorboard"))
+    return SummaryWriter(str(paths.folder / "tensorboard" / paths.base_name))
