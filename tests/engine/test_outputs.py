@@ -78,9 +78,9 @@ def test_history_and_csv_resume(tmp_path: Path):
     for step in range(4):
         history.record(step, torch.tensor([step * 1.0, math.nan]))
     log = CsvLossLog(tmp_path / "l.csv", ["a", "b"])
-    log.start(keep_before_step=0)
+    log.start(resumed_after=0)
     log.append(0, history.rows(0, 4))
-    assert (tmp_path / "l.csv").read_text().splitlines() == ["step,a,b", "0,0,", "1,1,", "2,2,", "3,3,"]
-    log.start(keep_before_step=2)  # resuming at step 2 drops rows written after the backup
+    assert (tmp_path / "l.csv").read_text().splitlines() == ["step,a,b", "1,0,", "2,1,", "3,2,", "4,3,"]
+    log.start(resumed_after=2)  # resuming after 2 steps drops rows written after the backup
     log.append(2, history.rows(2, 3))
-    assert (tmp_path / "l.csv").read_text().splitlines() == ["step,a,b", "0,0,", "1,1,", "2,2,"]
+    assert (tmp_path / "l.csv").read_text().splitlines() == ["step,a,b", "1,0,", "2,1,", "3,2,"]

@@ -39,7 +39,7 @@ def test_direct_prompt_render_writes_frames_log_settings_and_backups(tmp_path: P
     assert saved["seed"] == 5 and saved["direct_image_prompts"] == "target.png:1"
     rows = list(csv.reader((folder / "run_losses.csv").open()))
     assert rows[0] == ["step", "target.png (direct)", "smoothing loss (TV)"]
-    assert [int(r[0]) for r in rows[1:]] == list(range(45))
+    assert [int(r[0]) for r in rows[1:]] == list(range(1, 46))
     assert float(rows[-1][1]) < float(rows[1][1]) / 4  # the direct loss fell
     assert sorted(p.name for p in (tmp_path / "backup" / "run").iterdir()) == ["run_40.bak", "run_45.bak"]
 

@@ -119,7 +119,7 @@ def test_display_every_prints_progress_lines_with_the_csv_losses(tmp_path: Path,
     logged = csv_rows(out_folder(tmp_path) / "default_losses.csv")
     for done, _, _, _, _, losses in parsed:
         assert list(losses) == COLUMNS
-        assert list(losses.values()) == pytest.approx(logged[done - 1], abs=5e-4)  # CSV step = done - 1
+        assert list(losses.values()) == pytest.approx(logged[done], abs=5e-4)  # CSV step n = n-th step
 
 
 @pytest.mark.parametrize(("scale", "size"), [(1, (32, 32)), (2, (64, 64)), (1.5, (48, 48)), (0.7, (22, 22))])
@@ -226,7 +226,7 @@ def test_tensorboard_logs_loss_scalars_and_pictures_at_display_steps(tmp_path: P
     for index, name in enumerate(COLUMNS):
         scalars = accumulator.Scalars(f"losses/{name}")
         assert [s.step for s in scalars] == [2, 4, 6]
-        assert [s.value for s in scalars] == pytest.approx([logged[done - 1][index] for done in (2, 4, 6)], rel=1e-5)
+        assert [s.value for s in scalars] == pytest.approx([logged[done][index] for done in (2, 4, 6)], rel=1e-5)
     images = accumulator.Images("dreamloom output")
     assert [(i.step, i.width, i.height) for i in images] == [(2, 32, 32), (4, 32, 32), (6, 32, 32)]
 

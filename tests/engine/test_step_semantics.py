@@ -263,9 +263,10 @@ def test_loss_interpolation_logs_the_previous_scene_only_during_the_ramp():
     assert [v is not None for v in green] == [False] * 6 + [True] * 6
 
 
-def blended_target_distance(tau: float) -> float:
-    """Distance from flat green to the target (1 − τ)·mean(red, blue) + τ·green (colour perceptor)."""
-    target = (1 - tau) * torch.tensor([0.5, 0.0, 0.5]) + tau * torch.tensor([0.0, 1.0, 0.0])
+def blended_target_distance(tau: float, origin: tuple[float, float, float] = (0.5, 0.0, 0.5)) -> float:
+    """Distance from flat green to the target (1 − τ)·origin + τ·green (colour perceptor); the default
+    origin is mean(red, blue)."""
+    target = (1 - tau) * torch.tensor(origin) + tau * torch.tensor([0.0, 1.0, 0.0])
     return float(spherical_distance(torch.tensor([0.0, 1.0, 0.0]), target))
 
 
@@ -289,6 +290,19 @@ def test_embedding_interpolation_has_no_ramp_after_a_scene_without_positive_text
     history = flat_green_loop("red:-1 || green", InterpolationMode.EMBEDDING, steps_per_scene=6,
                               interpolation_steps=4).history
     assert column_of(history, "green")[6:] == pytest.approx([0.0] * 6, abs=1e-6)  # its own target from the start
+
+
+def test_embedding_interpolation_keeps_a_negative_prompts_target_and_fades_its_weight_in():
+    guide = colour_guide("red || green | blue:-1", InterpolationMode.EMBEDDING)
+    picture = torch.zeros(1, 3, 8, 8)
+    picture[:, 1] = 1.0  # flat green: a right angle from "red" and from "blue"
+    draws = guide.micro_batches((8, 8), torch.Generator())[0]
+    far = (math.pi / 2) ** 2 / 2
+    for tau in (0.0, 0.25, 0.5):
+        total, raws = guide.losses(picture, draws, [(1, tau), (0, 1 - tau)], {})
+        green = blended_target_distance(tau, origin=(1.0, 0.0, 0.0))
+        assert float(raws[guide.columns.index("blue")]) == pytest.approx(far, rel=1e-5)  # its own target
+        assert float(total) == pytest.approx(green - tau * far, abs=1e-6)  # weight −1 ramps in as −τ
 
 
 def column_of(history, name: str) -> list[float | None]:

@@ -65,7 +65,7 @@ class RunWriter:
         self.frames: list[Path] = []
         self.backups = BackupStore(paths.backup_folder, paths.base_name, settings.backups)
         self.csv = CsvLossLog(paths.named("_losses.csv"), columns)
-        self.csv.start(keep_before_step=start)
+        self.csv.start(resumed_after=start)
         self._flushed = start
         self._tensorboard = _open_tensorboard(paths) if settings.use_tensorboard else None
         self._bar = tqdm(total=total_steps, initial=start, unit="step", desc=paths.base_name, leave=True)

@@ -152,9 +152,10 @@ class SemanticGuide:
     ) -> list[list[LossTerm]]:
         """Loss terms of several scenes on the same cutouts, embedded once (scene transitions).
 
-        Each entry is ``(scene_index, toward)``. With ``toward = (previous_scene, τ)`` every text prompt's
-        target becomes ``(1 − τ)·m + τ·t``, where ``m`` is the mean text embedding of the previous scene's
-        positive prompts: the blend in CLIP space that the settings documentation describes.
+        Each entry is ``(scene_index, toward)``. With ``toward = (previous_scene, τ)`` every positive text
+        prompt's target becomes ``(1 − τ)·m + τ·t``, where ``m`` is the mean text embedding of the previous
+        scene's positive prompts: the blend in CLIP space that the settings documentation describes.
+        Negative text prompts keep their own target and their weight ramps in by τ.
         """
         embeddings = [
             embed_views(image.to(p.device), draw, p, self.settings) for p, draw in zip(self.perceptors, draws)
@@ -195,11 +196,15 @@ class SemanticGuide:
         env: Mapping[str, float],
         blend: tuple[list[torch.Tensor] | None, float] | None = None,
     ) -> LossTerm:
+        weight = _scalar(ready.prompt.weight.evaluate(env))
         if ready.text is not None:
             targets = list(ready.text)
             if blend is not None and blend[0] is not None:
                 origin, tau = blend
-                targets = [(1 - tau) * m + tau * F.normalize(t, dim=-1) for m, t in zip(origin, targets)]
+                if weight > 0:
+                    targets = [(1 - tau) * m + tau * F.normalize(t, dim=-1) for m, t in zip(origin, targets)]
+                else:  # pushing away from the previous scene's look would fight the ramp: fade the push in
+                    weight *= tau
             distance = torch.cat([spherical_distance(e, t.to(e.device)) for e, t in zip(embeddings, targets)])
             offset = 0.0
         else:
@@ -212,7 +217,7 @@ class SemanticGuide:
             stops, weights = ready.mask(inputs, cutoff)
         weighted, raw = prompt_loss(
             distance,
-            weight=_scalar(ready.prompt.weight.evaluate(env)),
+            weight=weight,
             stop=_scalar(ready.prompt.stop.evaluate(env)),
             mask_stops=stops,
             mask_weights=weights,
