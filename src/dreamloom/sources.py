@@ -7,10 +7,13 @@ setting or prompt that named the file) and names the path.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from dreamloom import __version__
 from dreamloom.errors import InputFileError
 
-__all__ = ["read_source", "load_image", "image_to_tensor", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT_S"]
+__all__ = ["read_source", "load_image", "image_to_tensor", "downloads_once", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT_S"]
 
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -43,6 +46,20 @@ def _download(url: str, where: str, *, timeout: float, max_bytes: int) -> bytes:
     return data
 
 
+_downloaded: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar("downloaded", default=None)
+
+
+@contextlib.contextmanager
+def downloads_once() -> Iterator[None]:
+    """Within the block each URL is fetched once (a render names its init image for two losses, and an image
+    prompt in every scene); outside it every read fetches afresh, so a changed picture is seen next time."""
+    token = _downloaded.set({})
+    try:
+        yield
+    finally:
+        _downloaded.reset(token)
+
+
 def read_source(
     source: str, where: str, *, timeout: float = DOWNLOAD_TIMEOUT_S, max_bytes: int = MAX_DOWNLOAD_BYTES
 ) -> bytes:
@@ -53,7 +70,12 @@ def read_source(
             raise InputFileError(
                 f"{where}: {source} uses the scheme {scheme!r}; only http(s) URLs and file paths are read"
             )
-        return _download(source, where, timeout=timeout, max_bytes=max_bytes)
+        memo = _downloaded.get()
+        if memo is None:
+            return _download(source, where, timeout=timeout, max_bytes=max_bytes)
+        if source not in memo:
+            memo[source] = _download(source, where, timeout=timeout, max_bytes=max_bytes)
+        return memo[source]
     path = Path(source).expanduser()
     if not path.is_file():
         raise InputFileError(f"{where}: the file {path} does not exist (or is not a file)")

@@ -452,6 +452,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     """An http server on 127.0.0.1 for the files of ``tmp_path/www``; yields its base URL."""
     folder = tmp_path / "www"
     folder.mkdir()
+    _QuietHandler.requested = []
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -463,6 +464,12 @@ def served(tmp_path: Path) -> Iterator[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    requested: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        _QuietHandler.requested.append(self.path)
+        super().do_GET()
+
     def log_message(self, format: str, *args: object) -> None:
         """No request lines on stderr."""
 
@@ -474,6 +481,18 @@ def test_an_init_image_url_renders_like_the_local_file(tmp_path: Path, served: s
     remote = run(init_image=f"{served}/init.png", **common).final_frame
     assert Image.open(remote).size == (24, 12)
     assert remote.read_bytes() == local.read_bytes()
+
+
+def test_a_render_downloads_its_init_image_url_once_though_two_losses_use_it(tmp_path: Path, served: str):
+    write_picture(tmp_path / "www" / "init.png", [RED, BLUE], size=(16, 16))
+    url = f"{served}/init.png"
+    result = run(init_image=url, semantic_init_weight=1, direct_init_weight=1, perceptors=["demo"], scenes="red",
+                 cutouts=2, steps_per_scene=1)
+    columns = set(loss_rows(result)[0])
+    assert "init image (direct)" in columns and len(columns - {"step", "red", "init image (direct)"}) == 1  # + semantic
+    assert _QuietHandler.requested == ["/init.png"]
+    load_image(url, "init_image")  # outside a render every read fetches afresh
+    assert _QuietHandler.requested == ["/init.png"] * 2
 
 
 def test_an_init_image_url_that_404s_is_one_clear_input_file_error(served: str):

@@ -30,7 +30,7 @@ from dreamloom.plan import Plan, build_plan
 from dreamloom.settings.dump import settings_to_yaml
 from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
-from dreamloom.sources import load_image
+from dreamloom.sources import downloads_once, load_image
 
 log = logging.getLogger("dreamloom")
 
@@ -77,7 +77,8 @@ def render(settings: Settings, *, resume: bool = False) -> RenderResult:
         plan = build_plan(settings)
     base_name = backup.base_name if backup else next_base_name(folder, settings.file_namespace, settings.allow_overwrite)
     paths = RunPaths(folder, backup_folder, base_name)
-    return _run(plan, paths, device, backup)
+    with downloads_once():
+        return _run(plan, paths, device, backup)
 
 
 def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup:
