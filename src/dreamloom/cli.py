@@ -6,8 +6,8 @@ Every user error ends here as one message on stderr and the error's exit code, n
 from __future__ import annotations
 
 import argparse
-import os
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.items += extra  # settings given after an option, e.g. `render c.yaml --resume cutouts=8`
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(level=logging.INFO if not args.quiet else logging.WARNING, format="%(message)s")
+    _configure_logging(args.quiet)
     try:
         return args.handler(args)
     except DreamloomError as error:
@@ -39,10 +39,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _configure_logging(quiet: bool) -> None:
+    """dreamloom's own messages at INFO (WARNING with ``--quiet``); other libraries only warn, so open_clip's
+    lines about building a model do not bury the progress of a render."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("dreamloom").setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dreamloom", description="Steer images with CLIP perceptors (pytti-core compatible settings).")
     parser.add_argument("--version", action="version", version=f"dreamloom {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors (no progress bar or progress lines)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="render the scenes of a config", description="Render a config. CONFIG is a YAML file; or use pytti's layout with conf=NAME (reads config/default.yaml and config/conf/NAME.yaml).")
@@ -98,7 +105,7 @@ def _settings(args: argparse.Namespace) -> int:
 def _render(args: argparse.Namespace) -> int:
     from dreamloom.engine.render import render
 
-    render(_load(args), resume=args.resume)
+    render(_load(args), resume=args.resume, progress=not args.quiet)
     return 0
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -131,6 +134,20 @@ def test_cli_error_exit_codes(tmp_path: Path, run_cli):
     result = run_cli("render", "config.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "scene 1, prompt 1" in result.stderr
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_cli_prints_dreamloom_progress_not_library_chatter_and_quiet_means_quiet(tmp_path: Path, quiet: bool):
+    write_config(tmp_path, perceptors=["demo"], scenes="red", steps_per_scene=2, cutouts=2, approximate_vram_usage=True,
+                 display_every=1)
+    command = [sys.executable, "-m", "dreamloom.cli", *(["-q"] if quiet else []), "render", "config.yaml"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stderr
+    assert "Instantiating model architecture" not in result.stderr  # open_clip's INFO lines stay hidden
+    assert ("peak resident memory" in result.stderr) is not quiet  # dreamloom's own INFO line, unless -q
+    assert ("2/2 [" in result.stderr) is not quiet  # the progress bar
+    assert [line.split(" · ")[0] for line in result.stdout.splitlines()] == ([] if quiet else ["step 1/2", "step 2/2"])
 
 
 def test_ctrl_c_keeps_a_backup_and_the_picture_and_says_how_to_resume(tmp_path: Path, run_cli):

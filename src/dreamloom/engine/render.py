@@ -62,8 +62,11 @@ def check_supported(settings: Settings) -> None:
         )
 
 
-def render(settings: Settings, *, resume: bool = False) -> RenderResult:
-    """Render ``settings``; with ``resume``, continue the newest interrupted run of its namespace."""
+def render(settings: Settings, *, resume: bool = False, progress: bool = True) -> RenderResult:
+    """Render ``settings``; with ``resume``, continue the newest interrupted run of its namespace.
+
+    ``progress=False`` hides the progress bar and the ``display_every`` lines (files are written as usual).
+    """
     plan = build_plan(settings)
     check_supported(settings)
     folder = Path(settings.output_dir) / settings.file_namespace
@@ -78,7 +81,7 @@ def render(settings: Settings, *, resume: bool = False) -> RenderResult:
     base_name = backup.base_name if backup else next_base_name(folder, settings.file_namespace, settings.allow_overwrite)
     paths = RunPaths(folder, backup_folder, base_name)
     with downloads_once():
-        return _run(plan, paths, device, backup)
+        return _run(plan, paths, device, backup, progress)
 
 
 def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup:
@@ -113,7 +116,7 @@ def build_optimisation(
     )
 
 
-def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None) -> RenderResult:
+def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None, progress: bool) -> RenderResult:
     settings = plan.settings
     assert settings.seed is not None
     init_picture = load_image(settings.init_image, "init_image") if settings.init_image else None
@@ -155,6 +158,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
         device=device,
         snapshot=snapshot,
         start=start,
+        progress=progress,
     )
     last: list[StepReport] = []
 

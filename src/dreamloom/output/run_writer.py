@@ -54,6 +54,7 @@ class RunWriter:
         device: torch.device,
         snapshot: Callable[[int], Backup],
         start: int = 0,
+        progress: bool = True,
     ) -> None:
         self.settings = settings
         self.paths = paths
@@ -68,7 +69,9 @@ class RunWriter:
         self.csv.start(resumed_after=start)
         self._flushed = start
         self._tensorboard = _open_tensorboard(paths) if settings.use_tensorboard else None
-        self._bar = tqdm(total=total_steps, initial=start, unit="step", desc=paths.base_name, leave=True)
+        self.progress = progress
+        self._bar = tqdm(total=total_steps, initial=start, unit="step", desc=paths.base_name, leave=True,
+                         disable=not progress)
 
     def __call__(self, report: StepReport) -> None:
         self._bar.update(1)
@@ -117,7 +120,8 @@ class RunWriter:
         line = progress_line(report.done, self.total_steps, report.scene, self.scene_count, report.t, values)
         if self.settings.approximate_vram_usage:
             line += f" · {peak_memory(self.device)}"
-        self._bar.write(line)
+        if self.progress:
+            self._bar.write(line)
         show_preview(report.model.to_pil(), self.settings.display_scale, self.paths.named("_preview.png"))
         self._save_palette(report)
         if self._tensorboard is not None:
