@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torch import nn
 
 from dreamloom.dsl.grammar import parse_scenes
 from dreamloom.dsl.tree import SourceKind
@@ -28,7 +27,6 @@ from dreamloom.engine.render import RenderResult, build_optimisation, render
 from dreamloom.engine.semantic import SceneGuide, build_semantic, scenes_with_init
 from dreamloom.errors import InputFileError
 from dreamloom.images.factory import build_image_model
-from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.augment import AugmentParams
 from dreamloom.perception.cutouts import CutoutParams, CutoutSettings
 from dreamloom.perception.guide import SemanticGuide
@@ -39,6 +37,8 @@ from dreamloom.settings.choices import InterpolationMode
 from dreamloom.settings.loading import load_settings
 from dreamloom.settings.schema import Settings
 from dreamloom.sources import load_image
+
+from perception_fakes import colour_perceptor
 
 from .conftest import write_picture
 
@@ -166,28 +166,6 @@ def test_without_reset_lr_each_frame_one_adam_runs_the_whole_render():
 
 # --- 4. interpolation_steps -----------------------------------------------------------------------------
 
-COLOURS = {"red": (1.0, 0.0, 0.0), "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0)}
-
-
-class _ColourModel(nn.Module):
-    """Embeds a picture as its mean colour and a colour word as its RGB vector."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.table = nn.Parameter(torch.tensor(list(COLOURS.values())))
-
-    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
-        return images.mean(dim=(2, 3))
-
-    def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.table[tokens[:, 0]]
-
-
-def _colour_perceptor() -> Perceptor:
-    return Perceptor(_ColourModel(), lambda texts: torch.tensor([[list(COLOURS).index(t)] for t in texts]),
-                     name="colour", input_size=4, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), context_length=1)
-
-
 class _NeutralGuide(SceneGuide):
     """Two whole-picture cutouts without augmentation, so a flat picture embeds as exactly its colour."""
 
@@ -200,7 +178,7 @@ class _NeutralGuide(SceneGuide):
 
 def colour_guide(text: str, mode: InterpolationMode) -> _NeutralGuide:
     scenes = parse_scenes(text)
-    guide = SemanticGuide([_colour_perceptor()], CutoutSettings(cutouts=2))
+    guide = SemanticGuide([colour_perceptor()], CutoutSettings(cutouts=2))
     guide.prepare(scenes, torch.Generator().manual_seed(0))
     return _NeutralGuide(guide, scenes, mode)
 
