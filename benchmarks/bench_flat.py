@@ -1,6 +1,6 @@
 """Step time stays flat over a long run (``python benchmarks/bench_flat.py``).
 
-Runs the render's ``Optimisation.run`` (loss history recording included) for ``--steps`` steps on a small
+Runs the render's frame loop (``Run.run``) (loss history recording included) for ``--steps`` steps on a small
 picture with a tiny random ViT, timing each step from one step report to the next, and compares the median
 of the first 100 steps after warm-up with the median of the last 100. Growing per-step costs (a history
 that grows, host-side lists, autograd graphs kept alive) show up as a ratio above 1.
@@ -17,10 +17,10 @@ import time
 
 import torch
 
-from step_setup import CONFIGS, build_optimisation, perceptor_floor, perceptors_of
+from step_setup import CONFIGS, build_step_run, perceptor_floor, perceptors_of
 
 from dreamloom.engine.device import resolve_device
-from dreamloom.engine.loop import StepReport
+from dreamloom.engine.frames import StepReport
 
 WINDOW = 100
 
@@ -29,8 +29,8 @@ def step_times(steps: int, warmup: int, device: torch.device) -> tuple[list[floa
     """Seconds of each step after ``warmup`` (between step reports, the floor excluded) and of the floor
     timed right after it."""
     config = CONFIGS["tiny-64"]
-    optimisation = build_optimisation(config, device, torch.float32, total_steps=warmup + steps)
-    floor = perceptor_floor(perceptors_of(optimisation), config.cutouts, torch.Generator().manual_seed(2))
+    run = build_step_run(config, device, torch.float32, total_steps=warmup + steps)
+    floor = perceptor_floor(perceptors_of(run), config.cutouts, torch.Generator().manual_seed(2))
     steps_s: list[float] = []
     floors_s: list[float] = []
     mark = [time.perf_counter()]
@@ -48,7 +48,7 @@ def step_times(steps: int, warmup: int, device: torch.device) -> tuple[list[floa
             floors_s.append(now() - ended)
         mark[0] = now()
 
-    optimisation.run(0, [timed])
+    run.run(0, [timed])
     return steps_s, floors_s
 
 

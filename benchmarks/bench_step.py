@@ -1,6 +1,6 @@
 """Time the engine's optimisation step against the perceptor-only floor (``python benchmarks/bench_step.py``).
 
-For each configuration (random weights, nothing downloaded) it builds the render's ``Optimisation``, warms
+For each configuration (random weights, nothing downloaded) it builds the render's run, warms
 up, then alternates one step and one perceptor-only forward+backward on the same number of cutouts at the
 same precision, so both see the same machine noise. It prints the median step, the median floor, their
 ratio, the median split of a step by phase and the peak memory: resident set size on the CPU (each
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from phase_timer import PHASES, PhaseTimer, instrument
-from step_setup import CONFIGS, StepConfig, build_optimisation, perceptor_floor, perceptors_of
+from step_setup import CONFIGS, StepConfig, build_step_run, perceptor_floor, perceptors_of
 
 from dreamloom.engine.device import resolve_device
 
@@ -52,11 +52,11 @@ def _peak_mib(device: torch.device) -> float:
 
 def measure(config: StepConfig, device: torch.device, precision: torch.dtype, steps: int, warmup: int) -> dict:
     """Median step, floor, ratio, phase split and peak memory of one configuration."""
-    optimisation = build_optimisation(config, device, precision)
-    floor = perceptor_floor(perceptors_of(optimisation), config.cutouts, torch.Generator().manual_seed(2))
+    run = build_step_run(config, device, precision)
+    floor = perceptor_floor(perceptors_of(run), config.cutouts, torch.Generator().manual_seed(2))
     step_times, floor_times, splits = [], [], []
     timer = PhaseTimer(lambda: _sync(device))
-    with instrument(optimisation, timer) as timed_step:
+    with instrument(run, timer) as timed_step:
         for index in range(warmup + steps):
             step_time = _timed(lambda: timed_step(index), device)
             split = timer.take()
@@ -67,7 +67,7 @@ def measure(config: StepConfig, device: torch.device, precision: torch.dtype, st
                 floor_times.append(floor_time)
                 splits.append(split)
     if device.type == "cuda":  # phase boundaries synchronise: time the headline steps unwrapped
-        step_times = [_timed(lambda: optimisation.step(warmup + steps + i), device) for i in range(steps)]
+        step_times = [_timed(lambda: run.loop.step(warmup + steps + i), device) for i in range(steps)]
     step, floor_median = statistics.median(step_times), statistics.median(floor_times)
     return {
         "config": config.name,

@@ -16,7 +16,9 @@ from typing import Any
 
 import torch
 
-from dreamloom.engine.loop import Optimisation
+from step_setup import perceptors_of
+
+from dreamloom.engine.run import Run
 from dreamloom.perception import views
 
 __all__ = ["PHASES", "PhaseTimer", "instrument"]
@@ -85,22 +87,23 @@ def _patched(owner: Any, name: str, replacement: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def instrument(optimisation: Optimisation, timer: PhaseTimer) -> Iterator[Callable[[int], None]]:
+def instrument(run: Run, timer: PhaseTimer) -> Iterator[Callable[[int], None]]:
     """Wrap the step's collaborators with ``timer``; yields the timed ``step`` function.
 
-    Patches instance attributes of this optimisation's objects, and for the duration of the block
+    Patches instance attributes of this run's objects, and for the duration of the block
     ``Tensor.backward``, ``Adam.step`` and the cutout/augmentation functions ``views`` calls.
     """
-    semantic = optimisation.semantic
-    model = optimisation.model
-    perceptors = semantic.guide.perceptors if semantic is not None else []
+    optimiser = run.optimiser
+    semantic = run.prompts
+    model = run.model
+    perceptors = perceptors_of(run)
     with contextlib.ExitStack() as stack:
         patches = [
             (model, "decode_training", timer.wrap("decode", model.decode_training)),
             (model, "after_step", timer.wrap("optimiser", model.after_step)),
             (model, "regularizers", timer.wrap("losses", model.regularizers)),
-            (optimisation, "_image_losses", timer.wrap("losses", optimisation._image_losses)),
-            (optimisation, "_prompt_losses", timer.wrap("losses", optimisation._prompt_losses)),
+            (optimiser, "image_losses", timer.wrap("losses", optimiser.image_losses)),
+            (optimiser, "prompt_losses", timer.wrap("losses", optimiser.prompt_losses)),
             (views, "apply_cutouts", timer.wrap("cutouts+aug", views.apply_cutouts)),
             (views, "apply_augmentations", timer.wrap("cutouts+aug", views.apply_augmentations)),
             (torch.Tensor, "backward", timer.wrap("backward", torch.Tensor.backward)),
@@ -111,4 +114,4 @@ def instrument(optimisation: Optimisation, timer: PhaseTimer) -> Iterator[Callab
         patches += [(p, "encode_image", timer.wrap("perceptor fwd", p.encode_image)) for p in perceptors]
         for owner, name, replacement in patches:
             stack.enter_context(_patched(owner, name, replacement))
-        yield timer.wrap("other", optimisation.step)
+        yield timer.wrap("other", run.loop.step)

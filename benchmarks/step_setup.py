@@ -1,10 +1,9 @@
-"""Build the engine's real optimisation step with random weights, the way ``engine/render.py`` builds it.
+"""Build the engine's real run with random weights, through the run builder ``render`` uses.
 
 No downloads: perceptors are open_clip architectures built with ``pretrained=None`` and wrapped exactly as
-``perception/perceptors.py::_wrap`` wraps loaded ones (packed attention, frozen, eval); a VQGAN is its full
-registered architecture with random initialisation. Everything else (plan, image model, image loss terms,
-semantic guide, optimiser) comes from the same functions ``render`` calls. Shared by the benchmark scripts
-and ``tests/performance``.
+the loader wraps loaded ones (packed attention, frozen, eval); a VQGAN is its full registered architecture
+with random initialisation. Everything else (plan, image model, image loss terms, scene prompts, optimiser,
+frame loop) comes from ``dreamloom.engine.run.build_run``. Shared by the benchmark scripts.
 """
 
 from __future__ import annotations
@@ -17,19 +16,16 @@ from typing import Any
 import open_clip
 import torch
 
-from dreamloom.engine.image_terms import build_image_terms
-from dreamloom.engine.loop import Optimisation
-from dreamloom.engine.render import build_optimisation as render_optimisation
-from dreamloom.engine.semantic import SceneGuide, build_scene_guide
-from dreamloom.images.factory import build_image_model
+from dreamloom.engine.run import Run, build_run
+from dreamloom.engine.semantic import ScenePrompts, build_scene_prompts
 from dreamloom.images.vqgan import VQGAN, VQGANImage, get_spec
 from dreamloom.perception.adapter import Perceptor
-from dreamloom.perception.perceptors import PerceptorSpec, _wrap
+from dreamloom.perception.perceptors import PerceptorSpec, wrap_perceptor
 from dreamloom.plan import build_plan
 from dreamloom.settings.choices import ImageModelChoice
 from dreamloom.settings.schema import Settings
 
-__all__ = ["StepConfig", "CONFIGS", "build_perceptor", "build_optimisation", "perceptor_floor"]
+__all__ = ["StepConfig", "CONFIGS", "build_perceptor", "build_step_run", "perceptor_floor", "perceptors_of"]
 
 SCENES = "a lighthouse on a cliff at dusk | oil painting:0.5 | blurry:-0.3"
 
@@ -90,7 +86,7 @@ def build_perceptor(architecture: str | dict[str, Any], device: torch.device, pr
         logging.getLogger().setLevel(logging.ERROR)  # open_clip warns that no pretrained weights were loaded
         model = open_clip.create_model(architecture, pretrained=None)
         spec = PerceptorSpec(architecture, architecture, None)
-    return _wrap(spec, model.to(device), precision)
+    return wrap_perceptor(spec, model.to(device), precision)
 
 
 def _settings(config: StepConfig, precision: str) -> Settings:
@@ -107,33 +103,28 @@ def _settings(config: StepConfig, precision: str) -> Settings:
     )
 
 
-def _image_model(settings: Settings, device: torch.device) -> torch.nn.Module:
-    if settings.image_model is ImageModelChoice.VQGAN:
-        torch.manual_seed(0)
-        network = VQGAN(get_spec(settings.vqgan_model.value)).to(device).eval().requires_grad_(False)
-        return VQGANImage(network, settings.width, settings.height, settings.pixel_size)
-    return build_image_model(settings, settings.width, settings.height, device)
+def _random_vqgan(settings: Settings, device: torch.device) -> VQGANImage | None:
+    """A VQGAN image model with random network weights (None for the other image models: the builder's own)."""
+    if settings.image_model is not ImageModelChoice.VQGAN:
+        return None
+    torch.manual_seed(0)
+    network = VQGAN(get_spec(settings.vqgan_model.value)).to(device).eval().requires_grad_(False)
+    return VQGANImage(network, settings.width, settings.height, settings.pixel_size)
 
 
-def build_optimisation(
-    config: StepConfig, device: torch.device, precision: torch.dtype, *, total_steps: int = 1_000_000
-) -> Optimisation:
-    """The render's ``Optimisation`` for ``config`` (random perceptors and VQGAN, random init picture)."""
+def build_step_run(config: StepConfig, device: torch.device, precision: torch.dtype, *, total_steps: int = 1_000_000) -> Run:
+    """The render's run for ``config`` (random perceptors and VQGAN, random init picture)."""
     precision_name = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[precision]
     settings = _settings(config, precision_name).model_copy(update={"steps_per_scene": total_steps})
     plan = build_plan(settings)
     perceptors = [build_perceptor(name, device, precision) for name in config.perceptors]
-    semantic = build_scene_guide(plan, perceptors)
-    generator = torch.Generator().manual_seed(1)
-    model = _image_model(settings, device)
-    model.encode_random(generator)
-    return render_optimisation(plan, model, semantic, build_image_terms(plan, model, None), generator)
+    return build_run(plan, device, prompts=build_scene_prompts(plan, perceptors), model=_random_vqgan(settings, device))
 
 
-def perceptors_of(optimisation: Optimisation) -> list[Perceptor]:
-    """The perceptors inside a built optimisation (through the scene guide)."""
-    assert isinstance(optimisation.semantic, SceneGuide)
-    return optimisation.semantic.guide.perceptors
+def perceptors_of(run: Run) -> list[Perceptor]:
+    """The perceptors inside a built run (through its scene prompts)."""
+    assert isinstance(run.prompts, ScenePrompts)
+    return run.prompts.guide.perceptors
 
 
 def perceptor_floor(perceptors: list[Perceptor], cutouts: int, generator: torch.Generator) -> Callable[[], None]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dreamloom.errors import DreamloomError
+from dreamloom.version import __version__
 
 __all__ = ["DreamloomError", "load_settings", "render", "__version__"]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str):
@@ -15,7 +15,7 @@ def __getattr__(name: str):
 
         return load_settings
     if name == "render":
-        from dreamloom.engine.render import render
+        from dreamloom.render import render
 
         return render
     raise AttributeError(name)

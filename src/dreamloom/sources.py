@@ -1,8 +1,9 @@
 """Reading the pictures settings and prompts name (init image, image prompts, masks): paths and http(s) URLs.
 
-pytti fetched URLs with no timeout or size limit and opened any path (§1.6); here URLs get a timeout and a
-size cap, other schemes are refused, and every failure is an InputFileError that starts with ``where`` (the
-setting or prompt that named the file) and names the path.
+pytti fetched URLs with no timeout or size limit and opened any path (§1.6); here URLs go through the
+weights downloader (:mod:`dreamloom.models.fetch`) with a timeout and a size cap, other schemes are
+refused, and every failure is an InputFileError that starts with ``where`` (the setting or prompt that
+named the file) and names the path.
 """
 
 from __future__ import annotations
@@ -10,20 +11,17 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import io
-import urllib.error
+import tempfile
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
-from dreamloom import __version__
 from dreamloom.errors import InputFileError
+from dreamloom.models.fetch import FetchFailed, TooLarge, download
 
-__all__ = ["read_source", "load_image", "image_to_tensor", "downloads_once", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT_S"]
+__all__ = ["read_source", "load_image", "downloads_once", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT_S"]
 
 MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -35,15 +33,18 @@ def _is_url(source: str) -> bool:
 
 
 def _download(url: str, where: str, *, timeout: float, max_bytes: int) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": f"dreamloom/{__version__}"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(max_bytes + 1)
-    except (urllib.error.URLError, OSError, ValueError) as failure:
-        raise InputFileError(f"{where}: cannot download {url}: {failure}") from None
-    if len(data) > max_bytes:
-        raise InputFileError(f"{where}: {url} is larger than {max_bytes:,} bytes; download it and give a path")
-    return data
+    """The bytes at ``url``, through the one downloader into a private temporary folder (no hash is known)."""
+    with tempfile.TemporaryDirectory(prefix="dreamloom-picture-") as folder:
+        target = Path(folder) / "picture"
+        try:
+            download(url, target, max_bytes=max_bytes, progress=False, timeout=timeout)
+        except TooLarge:
+            raise InputFileError(
+                f"{where}: {url} is larger than {max_bytes:,} bytes; download it and give a path"
+            ) from None
+        except FetchFailed as failure:
+            raise InputFileError(f"{where}: cannot download {url}: {failure}") from None
+        return target.read_bytes()
 
 
 _downloaded: contextvars.ContextVar[dict[str, bytes] | None] = contextvars.ContextVar("downloaded", default=None)
@@ -100,9 +101,3 @@ def load_image(
             return image.convert(mode)
     except (UnidentifiedImageError, OSError, ValueError) as failure:
         raise InputFileError(f"{where}: {source} is not an image PIL can read ({failure})") from None
-
-
-def image_to_tensor(image: Image.Image) -> torch.Tensor:
-    """PIL image to a float tensor in [0, 1]. Shape: RGB -> [3, H, W]; L -> [H, W]."""
-    array = torch.from_numpy(np.asarray(image, dtype=np.float32) / 255.0)
-    return array.permute(2, 0, 1).contiguous() if array.dim() == 3 else array

@@ -10,18 +10,12 @@ from safetensors.torch import load_file
 
 from dreamloom.errors import WeightsError
 from dreamloom.perception import demo_model
-from dreamloom.perception.demo_model import (
-    DEMO_MODEL_NAME,
-    create_demo_model,
-    demo_weights_path,
-    normalise,
-    register_demo_model,
-    zero_shot_accuracy,
-)
-from dreamloom.perception.synthetic_captions import make_probe
+from dreamloom.perception.demo_model import DEMO_MODEL_NAME, create_demo_model, demo_weights_path, register_demo_model
+from dreamloom_train.preprocess import normalise
+from dreamloom_train.probes import make_probe, zero_shot_accuracy
 
 CPU = torch.device("cpu")
-FRESH_SEED = 424242  # neither the training seed (0) nor the script's evaluation seeds (1000, 2000)
+FRESH_SEED = 424242  # neither the training seed (0) nor the training command's evaluation seeds (1000, 2000)
 
 
 @pytest.fixture(scope="module")

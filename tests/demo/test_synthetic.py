@@ -6,17 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from dreamloom.perception.synthetic import COLOURS, Scene, SceneKind, ViewFacts, render_scene, sample_scene, view_facts
-from dreamloom.perception.synthetic_captions import (
+from dreamloom_train.captions import (
     Match,
     captioned_batch,
     contrast_captions,
-    make_probe,
     match,
     noun,
     sample_caption,
     true_captions,
 )
+from dreamloom_train.probes import make_probe
+from dreamloom_train.scenes import COLOURS, Scene, SceneKind, ViewFacts, render_scene, sample_scene, view_facts
 
 
 def test_same_seed_same_batch_and_other_seed_differs() -> None:

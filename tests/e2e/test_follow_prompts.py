@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dreamloom.engine.render import render
+from dreamloom.render import render
 from dreamloom.settings.loading import load_settings
 
 RED = np.array([1.0, 0.0, 0.0])
@@ -28,7 +28,7 @@ def run(**settings) -> np.ndarray:
                   steps_per_scene=120, save_every=0, display_every=0, seed=3, backups=0)
     values.update(settings)
     result = render(load_settings(values))
-    return np.asarray(Image.open(result.final_frame).convert("RGB"), dtype=np.float64) / 255
+    return np.asarray(Image.open(result.final_picture).convert("RGB"), dtype=np.float64) / 255
 
 
 def share_nearest(picture: np.ndarray, colour: np.ndarray, others: list[np.ndarray]) -> float:
@@ -97,7 +97,7 @@ def test_two_scenes_end_on_the_second_scenes_colour():
     values = dict(perceptors=["demo"], ViTB32=False, width=48, height=48, cutouts=16, cut_pow=1, seed=3, backups=0,
                   display_every=0, scenes="red || green", **TWO_SCENES)
     result = render(load_settings(values))
-    first, second = (np.asarray(Image.open(p).convert("RGB"), dtype=np.float64) / 255 for p in result.frames)
+    first, second = (np.asarray(Image.open(p).convert("RGB"), dtype=np.float64) / 255 for p in result.pictures)
     assert dominated_by(first, 0) > 0.9 and dominated_by(first, 1) < 0.05
     assert dominated_by(second, 1) > 0.8 and dominated_by(second, 0) < 0.05
     with (result.folder / "default_losses.csv").open() as handle:

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import dreamloom.images.vqgan.factory as vqgan_factory
-from dreamloom.engine.render import render
+from dreamloom.render import render
 from dreamloom.images.vqgan import VQGAN, VQGANSpec
 from dreamloom.settings.loading import load_settings
 
@@ -36,7 +36,7 @@ def pixels(path: Path) -> np.ndarray:
 def test_limited_palette_render_uses_few_colours_and_follows_the_prompt():
     result = render(settings(scenes="red", image_model="Limited Palette", palettes=3, palette_size=4, width=24,
                              height=24, pixel_size=2, steps_per_scene=150, save_every=0))
-    picture = pixels(result.final_frame)
+    picture = pixels(result.final_picture)
     assert picture.shape == (48, 48, 3)
     assert len(np.unique(picture.reshape(-1, 3), axis=0)) <= 3 * 4
     assert share_nearest(picture, RED, others(RED)) > 0.5
@@ -53,7 +53,7 @@ def test_target_palette_colours_are_all_the_render_uses(tmp_path: Path):
     result = render(settings(scenes="red", image_model="Limited Palette", palettes=1, palette_size=4, width=24,
                              height=24, steps_per_scene=60, save_every=0, target_palette="four.png",
                              show_palette=True))
-    used = np.unique(pixels(result.final_frame).reshape(-1, 3), axis=0)
+    used = np.unique(pixels(result.final_picture).reshape(-1, 3), axis=0)
     wanted = np.array(colours, dtype=np.float64) / 255
     distances = np.linalg.norm(used[:, None, :] - wanted[None, :, :], axis=2).min(axis=1)
     assert len(used) <= 4
@@ -76,8 +76,8 @@ def test_vqgan_render_with_a_small_random_network_lowers_its_prompt_loss(monkeyp
     monkeypatch.setattr(vqgan_factory, "load_vqgan", tiny)
     result = render(settings(scenes="red", image_model="VQGAN", vqgan_model="imagenet", width=64, height=64,
                              steps_per_scene=40, save_every=10, smoothing_weight=0))
-    assert [p.name for p in result.frames] == [f"default_{n}.png" for n in range(1, 5)]
-    assert pixels(result.final_frame).shape == (64, 64, 3)
+    assert [p.name for p in result.pictures] == [f"default_{n}.png" for n in range(1, 5)]
+    assert pixels(result.final_picture).shape == (64, 64, 3)
     with (result.folder / "default_losses.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     losses = [float(row["red"]) for row in rows]

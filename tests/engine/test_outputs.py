@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from dreamloom.engine.backups import Backup, BackupStore, latest_run, load_backup
+from dreamloom.output.backups import Backup, BackupStore, latest_run, load_backup
 from dreamloom.errors import DreamloomError
-from dreamloom.output.loss_log import CsvLossLog, LossHistory
+from dreamloom.engine.history import LossHistory
+from dreamloom.output.loss_log import CsvLossLog
 from dreamloom.output.naming import next_base_name, run_index
 
 
@@ -31,9 +32,17 @@ def test_next_base_name(tmp_path: Path):
     assert next_base_name(tmp_path, "ns", allow_overwrite=True) == "ns"
 
 
+def _state(step: int) -> dict:
+    return {
+        "image": {"tensor": torch.full((1, 3, 2, 2), float(step))},
+        "optimizer": {"state": {}, "param_groups": []},
+        "generator": torch.Generator().manual_seed(step).get_state(),
+        "hooks": {"motion": {"offset": torch.tensor([0.25 * step, 0.0])}},
+    }
+
+
 def _backup(step: int) -> Backup:
-    return Backup(step, "ns", 7, {"tensor": torch.full((1, 3, 2, 2), float(step))}, {"state": {}, "param_groups": []},
-                  torch.Generator().manual_seed(step).get_state())
+    return Backup(step, "ns", 7, _state(step))
 
 
 def test_backups_keep_the_newest(tmp_path: Path):
@@ -42,9 +51,28 @@ def test_backups_keep_the_newest(tmp_path: Path):
         store.save(step, _backup(step))
     assert store.numbers() == [20, 30]
     loaded = load_backup(store.path(30), torch.device("cpu"))
-    assert loaded.step == 30 and loaded.seed == 7
-    assert torch.equal(loaded.image["tensor"], torch.full((1, 3, 2, 2), 30.0))
-    assert torch.equal(loaded.generator, torch.Generator().manual_seed(30).get_state())
+    assert loaded.step == 30 and loaded.seed == 7 and loaded.base_name == "ns"
+    assert torch.equal(loaded.state["image"]["tensor"], torch.full((1, 3, 2, 2), 30.0))
+    assert torch.equal(loaded.state["generator"], torch.Generator().manual_seed(30).get_state())
+    assert torch.equal(loaded.state["hooks"]["motion"]["offset"], torch.tensor([7.5, 0.0]))  # named parts survive
+
+
+def test_format_one_backups_still_load(tmp_path: Path):
+    """Backups written before the state became a dict of named parts (format 1) resume."""
+    state = _state(4)
+    payload = {"format": 1, "step": 4, "base_name": "ns", "seed": 7, "image": state["image"],
+               "optimizer": state["optimizer"], "generator": state["generator"]}
+    torch.save(payload, tmp_path / "ns_4.bak")
+    loaded = load_backup(tmp_path / "ns_4.bak", torch.device("cpu"))
+    assert loaded.step == 4 and set(loaded.state) == {"image", "optimizer", "generator"}
+    assert torch.equal(loaded.state["image"]["tensor"], state["image"]["tensor"])
+
+
+@pytest.mark.parametrize("payload", [{"format": 99, "step": 1}, {"step": 1}, [1, 2]])
+def test_unknown_backup_formats_are_refused_clearly(tmp_path: Path, payload):
+    torch.save(payload, tmp_path / "ns_1.bak")
+    with pytest.raises(DreamloomError, match=r"ns_1.bak was written by another version of dreamloom"):
+        load_backup(tmp_path / "ns_1.bak", torch.device("cpu"))
 
 
 def test_backups_all_and_none(tmp_path: Path):

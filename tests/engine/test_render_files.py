@@ -16,7 +16,7 @@ import torch
 import yaml
 from PIL import Image
 
-from dreamloom.engine.render import render
+from dreamloom.render import render
 from dreamloom.errors import DreamloomError, InputFileError, PromptError, SettingsError
 from dreamloom.settings.loading import load_settings
 
@@ -36,8 +36,8 @@ def test_direct_prompt_render_writes_frames_log_settings_and_backups(tmp_path: P
                           save_every=10, backups=2, file_namespace="run")
     result = render(load_settings(config))
     folder = tmp_path / "images_out" / "run"
-    assert [p.name for p in result.frames] == [f"run_{n}.png" for n in range(1, 6)]  # 10,20,30,40 and the end (45)
-    assert np.abs(mean_colour(result.final_frame) - RED).max() < 25
+    assert [p.name for p in result.pictures] == [f"run_{n}.png" for n in range(1, 6)]  # 10,20,30,40 and the end (45)
+    assert np.abs(mean_colour(result.final_picture) - RED).max() < 25
     saved = yaml.safe_load((folder / "run_settings.yaml").read_text())
     assert saved["seed"] == 5 and saved["direct_image_prompts"] == "target.png:1"
     rows = list(csv.reader((folder / "run_losses.csv").open()))
@@ -55,7 +55,7 @@ def test_save_every_zero_saves_only_the_final_picture(tmp_path: Path, monkeypatc
     write_picture(tmp_path / "target.png", [RED])
     config = write_config(tmp_path, scenes=" ", direct_image_prompts="target.png", steps_per_scene=7, save_every=0)
     result = render(load_settings(config))
-    assert [p.name for p in result.frames] == ["default_1.png"]
+    assert [p.name for p in result.pictures] == ["default_1.png"]
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path, run_cli):
@@ -173,14 +173,14 @@ def test_ctrl_c_keeps_a_backup_and_the_picture_and_says_how_to_resume(tmp_path: 
     assert (frames / "default_8.png").exists()
 
 
-def test_the_scene_guide_embeds_every_prompt_then_frees_the_text_towers(tmp_path: Path) -> None:
-    from dreamloom.engine.semantic import build_scene_guide
+def test_the_scene_prompts_embed_every_prompt_then_free_the_text_towers(tmp_path: Path) -> None:
+    from dreamloom.engine.semantic import build_scene_prompts
     from dreamloom.perception.perceptors import load_perceptor
     from dreamloom.plan import build_plan
 
     config = write_config(tmp_path, scenes="red:1 | blue:-0.5 || green", perceptors=["demo"])
     perceptor = load_perceptor("demo", device=torch.device("cpu"), cache_dir=tmp_path)
     fresh = load_perceptor("demo", device=torch.device("cpu"), cache_dir=tmp_path)
-    scene_guide = build_scene_guide(build_plan(load_settings(config)), [perceptor])
+    scene_prompts = build_scene_prompts(build_plan(load_settings(config)), [perceptor])
     assert perceptor.text_released
-    assert torch.equal(scene_guide.guide.embed_text("green", "green")[0], fresh.encode_text(["green"])[0])
+    assert torch.equal(scene_prompts.guide.embed_text("green", "green")[0], fresh.encode_text(["green"])[0])

@@ -20,10 +20,10 @@ import torch
 from PIL import Image
 
 import dreamloom
-from dreamloom.engine.render import render
+from dreamloom.render import render
 from dreamloom.output import display as display_module
 from dreamloom.output.display import in_notebook, save_loss_graph
-from dreamloom.output.loss_log import LossHistory
+from dreamloom.engine.history import LossHistory
 from dreamloom.plan import build_plan
 from dreamloom.settings.loading import load_settings
 
@@ -234,7 +234,7 @@ def test_tensorboard_logs_loss_scalars_and_pictures_at_display_steps(tmp_path: P
 def test_missing_tensorboard_is_a_warning_not_a_failure(tmp_path: Path, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
     result = render(start(tmp_path, monkeypatch, steps_per_scene=2, display_every=1, use_tensorboard=True))
-    assert result.final_frame.exists()
+    assert result.final_picture.exists()
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "dreamloom"]
     assert len(warnings) == 1
     assert "use_tensorboard" in warnings[0] and "pip install tensorboard" in warnings[0]

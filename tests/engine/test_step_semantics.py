@@ -21,10 +21,9 @@ from PIL import Image
 
 from dreamloom.dsl.grammar import parse_scenes
 from dreamloom.dsl.tree import SourceKind
-from dreamloom.engine.image_terms import build_image_terms
-from dreamloom.engine.loop import Optimisation, StepReport
-from dreamloom.engine.render import RenderResult, build_optimisation, render
-from dreamloom.engine.semantic import SceneGuide, build_semantic, scenes_with_init
+from dreamloom.engine.frames import StepReport
+from dreamloom.engine.run import Run, build_run
+from dreamloom.engine.semantic import ScenePrompts, build_prompts, scenes_with_init
 from dreamloom.errors import InputFileError
 from dreamloom.images.factory import build_image_model
 from dreamloom.perception.augment import AugmentParams
@@ -32,7 +31,8 @@ from dreamloom.perception.cutouts import CutoutParams, CutoutSettings
 from dreamloom.perception.guide import SemanticGuide
 from dreamloom.perception.prompt_loss import spherical_distance
 from dreamloom.perception.views import PerceptorDraw
-from dreamloom.plan import build_plan
+from dreamloom.plan import SceneBlend, build_plan
+from dreamloom.render import RenderResult, render
 from dreamloom.settings.choices import InterpolationMode
 from dreamloom.settings.loading import load_settings
 from dreamloom.settings.schema import Settings
@@ -79,18 +79,9 @@ def column(rows: list[dict[str, str]], name: str) -> list[float | None]:
     return [float(row[name]) if row[name] != "" else None for row in rows]
 
 
-def optimisation_of(semantic=None, **values) -> Optimisation:
-    """The loop ``render`` would build on the CPU, without perceptors unless given, and without files."""
-    settings = settings_of(**values)
-    plan = build_plan(settings)
-    model = build_image_model(settings, settings.width, settings.height, CPU)
-    generator = torch.Generator().manual_seed(settings.seed)
-    init = load_image(settings.init_image, "init_image") if settings.init_image else None
-    if init is None:
-        model.encode_random(generator)
-    else:
-        model.encode_image(init)
-    return build_optimisation(plan, model, semantic, build_image_terms(plan, model, init), generator)
+def run_of(prompts=None, **values) -> Run:
+    """The run ``render`` would build on the CPU, with the given prompt losses if any, and without files."""
+    return build_run(build_plan(settings_of(**values)), CPU, prompts=prompts)
 
 
 def total_variation(picture: np.ndarray) -> float:
@@ -104,7 +95,7 @@ DEMO = dict(perceptors=["demo"], width=48, height=48, cutouts=4, cut_pow=1, step
 
 
 def test_the_same_seed_gives_byte_identical_pngs_and_another_seed_does_not():
-    first, again, other = (run(seed=seed, **DEMO).final_frame.read_bytes() for seed in (3, 3, 4))
+    first, again, other = (run(seed=seed, **DEMO).final_picture.read_bytes() for seed in (3, 3, 4))
     assert first == again
     assert first != other
 
@@ -112,42 +103,42 @@ def test_the_same_seed_gives_byte_identical_pngs_and_another_seed_does_not():
 def test_the_seed_draws_the_cutouts_too(tmp_path: Path):
     """From the same init image only the cutouts and augmentations are random, and they follow the seed."""
     write_picture(tmp_path / "init.png", [RED, BLUE], size=(48, 48))
-    first, again, other = (run(seed=seed, init_image="init.png", **DEMO).final_frame.read_bytes() for seed in (3, 3, 4))
+    first, again, other = (run(seed=seed, init_image="init.png", **DEMO).final_picture.read_bytes() for seed in (3, 3, 4))
     assert first == again
     assert first != other
 
 
 # --- 2. learning rate -----------------------------------------------------------------------------------
 
-def learning_rates(optimisation: Optimisation) -> list[float]:
-    return [group["lr"] for group in optimisation.optimizer.param_groups]
+def learning_rates(run: Run) -> list[float]:
+    return [group["lr"] for group in run.optimiser.optimizer.param_groups]
 
 
 def test_a_null_learning_rate_uses_the_models_default_and_a_value_overrides_it():
-    assert learning_rates(optimisation_of(learning_rate=None)) == [0.02]  # Unlimited Palette (pytti RGBImage)
-    assert learning_rates(optimisation_of(learning_rate=0.3)) == [0.3]
-    assert learning_rates(optimisation_of(learning_rate=None, image_model="Limited Palette", palette_size=2,
-                                          palettes=2)) == [0.02]
+    assert learning_rates(run_of(learning_rate=None)) == [0.02]  # Unlimited Palette (pytti RGBImage)
+    assert learning_rates(run_of(learning_rate=0.3)) == [0.3]
+    assert learning_rates(run_of(learning_rate=None, image_model="Limited Palette", palette_size=2,
+                                 palettes=2)) == [0.02]
 
 
 # --- 3. reset_lr_each_frame -----------------------------------------------------------------------------
 
 def adam_history(reset: bool) -> tuple[list[int], list[bool]]:
     """After each step: Adam's step counter, and whether that step ran with a new optimiser."""
-    optimisation = optimisation_of(smoothing_weight=1, steps_per_scene=12, pre_animation_steps=3, steps_per_frame=4,
-                                   reset_lr_each_frame=reset, learning_rate=0.05)
+    run = run_of(smoothing_weight=1, steps_per_scene=12, pre_animation_steps=3, steps_per_frame=4,
+                 reset_lr_each_frame=reset, learning_rate=0.05)
     counters: list[int] = []
     fresh: list[bool] = []
-    seen = [optimisation.optimizer]
+    seen = [run.optimiser.optimizer]
 
     def record(report: StepReport) -> None:
-        (state,) = optimisation.optimizer.state.values()
+        (state,) = run.optimiser.optimizer.state.values()
         counters.append(int(state["step"]))
-        fresh.append(optimisation.optimizer is not seen[-1])
-        seen.append(optimisation.optimizer)
-        assert learning_rates(optimisation) == [0.05]
+        fresh.append(run.optimiser.optimizer is not seen[-1])
+        seen.append(run.optimiser.optimizer)
+        assert learning_rates(run) == [0.05]
 
-    optimisation.run(0, [record])
+    run.run(0, [record])
     return counters, fresh
 
 
@@ -166,10 +157,10 @@ def test_without_reset_lr_each_frame_one_adam_runs_the_whole_render():
 
 # --- 4. interpolation_steps -----------------------------------------------------------------------------
 
-class _NeutralGuide(SceneGuide):
+class _NeutralGuide(ScenePrompts):
     """Two whole-picture cutouts without augmentation, so a flat picture embeds as exactly its colour."""
 
-    def micro_batches(self, image_size: tuple[int, int], generator: torch.Generator) -> Sequence[object]:
+    def micro_batches(self, generator: torch.Generator, image_hw: tuple[int, int]) -> Sequence[Sequence[PerceptorDraw]]:
         params = CutoutParams(torch.zeros(2, 2), torch.ones(2, 2), 0.0)
         augment = AugmentParams(warp=torch.eye(3).repeat(2, 1, 1), saturation=torch.ones(2), hue=torch.zeros(2),
                                 erase=torch.zeros(2, 4), noise=torch.zeros(2, 3, 4, 4))
@@ -178,56 +169,57 @@ class _NeutralGuide(SceneGuide):
 
 def colour_guide(text: str, mode: InterpolationMode) -> _NeutralGuide:
     scenes = parse_scenes(text)
-    guide = SemanticGuide([colour_perceptor()], CutoutSettings(cutouts=2))
+    guide = SemanticGuide([colour_perceptor()], CutoutSettings(cutouts=2), mode)
     guide.prepare(scenes, torch.Generator().manual_seed(0))
-    return _NeutralGuide(guide, scenes, mode)
+    return _NeutralGuide(guide, scenes)
 
 
-def flat_green_loop(text: str, mode: InterpolationMode, **values) -> Optimisation:
-    """A loop over ``text`` whose flat green picture never moves (learning rate 0), so the log shows targets."""
+def flat_green_loop(text: str, mode: InterpolationMode, **values) -> Run:
+    """A run over ``text`` whose flat green picture never moves (learning rate 0), so the log shows targets."""
     # perceptors=["demo"] only lets the plan accept prompts; the colour guide scores them
-    optimisation = optimisation_of(colour_guide(text, mode), perceptors=["demo"], scenes=text, **values)
-    optimisation.optimizer.param_groups[0]["lr"] = 0.0
-    optimisation.reset_lr_each_frame = False
-    optimisation.model.set_image_tensor(torch.tensor([0.0, 1.0, 0.0]).view(3, 1, 1).expand(3, 16, 16))
-    optimisation.run(0, [])
-    return optimisation
+    run = run_of(colour_guide(text, mode), perceptors=["demo"], scenes=text, **values)
+    run.optimiser.optimizer.param_groups[0]["lr"] = 0.0
+    run.loop.reset_lr_each_frame = False
+    with torch.no_grad():
+        run.model.tensor.copy_(torch.tensor([0.0, 1.0, 0.0]).view(1, 3, 1, 1).expand_as(run.model.tensor))
+    run.run(0, [])
+    return run
 
 
 class _RecordingLosses:
-    """A SemanticLosses that records the scene factors the loop asks for, step by step."""
+    """Prompt losses that record the scene blend the loop asks for, step by step."""
 
     columns = ["p"]
 
     def __init__(self) -> None:
-        self.calls: list[list[tuple[int, float]]] = []
+        self.calls: list[SceneBlend] = []
 
-    def micro_batches(self, image_size: tuple[int, int], generator: torch.Generator) -> Sequence[object]:
-        return [None]
+    def micro_batches(self, generator: torch.Generator, image_hw: tuple[int, int]) -> Sequence[Sequence[PerceptorDraw]]:
+        return [[]]
 
-    def losses(self, image, cutouts, scene_factors, env):
-        self.calls.append([(scene, float(factor)) for scene, factor in scene_factors])
+    def losses(self, image, batch, blend, env):
+        self.calls.append(blend)
         return (image * 0).sum(), {}
 
 
 def test_loss_interpolation_ramps_the_previous_scene_out_and_the_new_one_in_by_stage():
     recorder = _RecordingLosses()
-    optimisation = optimisation_of(recorder, perceptors=["demo"], scenes="red || green || blue", steps_per_scene=6,
-                                   interpolation_steps=4)
-    optimisation.run(0, [])
-    assert recorder.calls[:6] == [[(0, 1.0)]] * 6  # the first scene has nothing to blend from
+    run = run_of(recorder, perceptors=["demo"], scenes="red || green || blue", steps_per_scene=6,
+                 interpolation_steps=4)
+    run.run(0, [])
+    assert recorder.calls[:6] == [SceneBlend(0)] * 6  # the first scene has nothing to blend from
     for scene in (1, 2):  # pytti: τ = stage / interpolation_steps; new scene · τ, previous scene · (1 − τ)
         first = scene * 6
-        assert recorder.calls[first:first + 4] == [[(scene, s / 4), (scene - 1, 1 - s / 4)] for s in range(4)]
-        assert recorder.calls[first + 4:first + 6] == [[(scene, 1.0)]] * 2
+        assert recorder.calls[first:first + 4] == [SceneBlend(scene, scene - 1, s / 4) for s in range(4)]
+        assert recorder.calls[first + 4:first + 6] == [SceneBlend(scene)] * 2
 
 
 def test_loss_interpolation_weights_each_scenes_prompt_losses_and_logs_both_raw():
     guide = colour_guide("red || green", InterpolationMode.LOSS)
     picture = torch.zeros(1, 3, 8, 8)
     picture[:, 0] = 1.0  # flat red: distance 0 to "red", (π/2)²/2 to "green"
-    draws = guide.micro_batches((8, 8), torch.Generator())[0]
-    total, raws = guide.losses(picture, draws, [(1, 0.25), (0, 0.75)], {})
+    draws = guide.micro_batches(torch.Generator(), (8, 8))[0]
+    total, raws = guide.losses(picture, draws, SceneBlend(1, 0, 0.25), {})
     far = (math.pi / 2) ** 2 / 2
     assert float(total) == pytest.approx(0.25 * far + 0.75 * 0.0, abs=1e-6)
     assert guide.columns == ["red", "green"]
@@ -235,7 +227,7 @@ def test_loss_interpolation_weights_each_scenes_prompt_losses_and_logs_both_raw(
 
 
 def test_loss_interpolation_logs_the_previous_scene_only_during_the_ramp():
-    history = flat_green_loop("red || green", InterpolationMode.LOSS, steps_per_scene=6, interpolation_steps=4).history
+    history = flat_green_loop("red || green", InterpolationMode.LOSS, steps_per_scene=6, interpolation_steps=4).optimiser.history
     red, green = (column_of(history, name) for name in ("red", "green"))
     assert [v is not None for v in red] == [True] * 10 + [False] * 2
     assert [v is not None for v in green] == [False] * 6 + [True] * 6
@@ -250,7 +242,7 @@ def blended_target_distance(tau: float, origin: tuple[float, float, float] = (0.
 
 def test_embedding_interpolation_moves_each_text_target_from_the_previous_scenes_mean_prompt():
     history = flat_green_loop("red | blue || green", InterpolationMode.EMBEDDING, steps_per_scene=6,
-                              interpolation_steps=4).history
+                              interpolation_steps=4).optimiser.history
     green = column_of(history, "green")
     assert green[:6] == [None] * 6
     # ramp start (stage 0): the target is the mean of "red" and "blue", a right angle away from green
@@ -266,7 +258,7 @@ def test_embedding_interpolation_moves_each_text_target_from_the_previous_scenes
 
 def test_embedding_interpolation_has_no_ramp_after_a_scene_without_positive_text():
     history = flat_green_loop("red:-1 || green", InterpolationMode.EMBEDDING, steps_per_scene=6,
-                              interpolation_steps=4).history
+                              interpolation_steps=4).optimiser.history
     assert column_of(history, "green")[6:] == pytest.approx([0.0] * 6, abs=1e-6)  # its own target from the start
 
 
@@ -274,10 +266,10 @@ def test_embedding_interpolation_keeps_a_negative_prompts_target_and_fades_its_w
     guide = colour_guide("red || green | blue:-1", InterpolationMode.EMBEDDING)
     picture = torch.zeros(1, 3, 8, 8)
     picture[:, 1] = 1.0  # flat green: a right angle from "red" and from "blue"
-    draws = guide.micro_batches((8, 8), torch.Generator())[0]
+    draws = guide.micro_batches(torch.Generator(), (8, 8))[0]
     far = (math.pi / 2) ** 2 / 2
     for tau in (0.0, 0.25, 0.5):
-        total, raws = guide.losses(picture, draws, [(1, tau), (0, 1 - tau)], {})
+        total, raws = guide.losses(picture, draws, SceneBlend(1, 0, tau), {})
         green = blended_target_distance(tau, origin=(1.0, 0.0, 0.0))
         assert float(raws[guide.columns.index("blue")]) == pytest.approx(far, rel=1e-5)  # its own target
         assert float(total) == pytest.approx(green - tau * far, abs=1e-6)  # weight −1 ramps in as −τ
@@ -300,10 +292,10 @@ def test_semantic_init_weight_adds_a_weighted_init_prompt_to_every_scene(tmp_pat
         init = scene.prompts[-1]
         assert init.kind is SourceKind.IMAGE and init.source == "init.png"
         assert float(init.weight.evaluate({"t": 0.0})) == 2.0
-    guide = build_semantic(plan, CPU, torch.float32)
+    guide = build_prompts(plan, CPU, torch.float32)
     picture = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
     for scene in (0, 1):
-        draws = guide.micro_batches((48, 48), torch.Generator().manual_seed(1))[0]
+        draws = guide.micro_batches(torch.Generator().manual_seed(1), (48, 48))[0]
         *_, init_term = guide.guide.losses_for(picture, draws, scene, {"t": 0.0})
         assert float(init_term.weighted) == pytest.approx(2 * float(init_term.raw), rel=1e-5)
 
@@ -343,7 +335,7 @@ def test_a_masked_direct_prompt_changes_only_the_masked_area(tmp_path: Path):
     mask.save(tmp_path / "left.png")
     for written, changed in (("left.png", slice(0, 8)), ("[-left.png]", slice(8, 16))):
         result = run(direct_image_prompts=f"blue.png:1_{written}", steps_per_scene=80, learning_rate=0.05)
-        picture, start = pixels(result.final_frame), initial_picture()
+        picture, start = pixels(result.final_picture), initial_picture()
         kept = slice(8, 16) if changed.start == 0 else slice(0, 8)
         assert np.array_equal(picture[:, kept], start[:, kept])  # no gradient outside the mask
         assert np.abs(picture[:, changed] - BLUE).max() < 40
@@ -352,15 +344,14 @@ def test_a_masked_direct_prompt_changes_only_the_masked_area(tmp_path: Path):
 
 def stop_trace(prompt: str) -> list[tuple[float, float]]:
     """Per step: the logged raw direct loss and the gradient that step gave the picture (summed magnitude)."""
-    optimisation = optimisation_of(init_image="init.png", direct_image_prompts=prompt, steps_per_scene=30,
-                                   learning_rate=0.01)
+    run = run_of(init_image="init.png", direct_image_prompts=prompt, steps_per_scene=30, learning_rate=0.01)
     trace: list[tuple[float, float]] = []
 
     def record(report: StepReport) -> None:
         raw = report.history.rows(report.done - 1, report.done)[0][0]
-        trace.append((raw, float(optimisation.model.tensor.grad.abs().sum())))
+        trace.append((raw, float(run.model.tensor.grad.abs().sum())))
 
-    optimisation.run(0, [record])
+    run.run(0, [record])
     return trace
 
 
@@ -380,8 +371,8 @@ def test_direct_prompt_weights_set_the_balance_between_targets(tmp_path: Path):
     write_picture(tmp_path / "red.png", [RED], size=(16, 16))
     write_picture(tmp_path / "blue.png", [BLUE], size=(16, 16))
     common = dict(steps_per_scene=120, learning_rate=0.05)
-    to_blue = pixels(run(direct_image_prompts="red.png:1 | blue.png:3", **common).final_frame).mean(axis=(0, 1))
-    to_red = pixels(run(direct_image_prompts="red.png:3 | blue.png:1", **common).final_frame).mean(axis=(0, 1))
+    to_blue = pixels(run(direct_image_prompts="red.png:1 | blue.png:3", **common).final_picture).mean(axis=(0, 1))
+    to_red = pixels(run(direct_image_prompts="red.png:3 | blue.png:1", **common).final_picture).mean(axis=(0, 1))
     # The weaker colour's channel is neither the max nor the min of the pixel, so only the RGB part of the HSV
     # loss reaches it: w_r·(x − 255)² + w_b·x² is least at the weighted mean, 255/4 for weights 1 and 3.
     assert to_blue[0] == pytest.approx(255 / 4, abs=3) and to_red[2] == pytest.approx(255 / 4, abs=3)
@@ -393,14 +384,14 @@ def test_direct_prompt_weights_set_the_balance_between_targets(tmp_path: Path):
 def test_negative_smoothing_roughens_the_picture_and_positive_smoothing_smooths_it():
     common = dict(steps_per_scene=20, learning_rate=0.02)
     start = total_variation(initial_picture())
-    rough = total_variation(pixels(run(smoothing_weight=-1, **common).final_frame))
-    smooth = total_variation(pixels(run(smoothing_weight=1, **common).final_frame))
+    rough = total_variation(pixels(run(smoothing_weight=-1, **common).final_picture))
+    smooth = total_variation(pixels(run(smoothing_weight=1, **common).final_picture))
     assert rough > start * 1.2 and smooth < start * 0.8
 
 
 def test_a_zero_smoothing_weight_leaves_the_picture_alone(tmp_path: Path):
     result = run(smoothing_weight=0, steps_per_scene=5)
-    assert np.array_equal(pixels(result.final_frame), initial_picture())
+    assert np.array_equal(pixels(result.final_picture), initial_picture())
     assert "smoothing loss (TV)" not in loss_rows(result)[0]
 
 
@@ -419,10 +410,10 @@ def test_weights_of_t_switch_losses_on_when_t_crosses_their_threshold(tmp_path: 
 
 def test_a_minus_one_side_follows_the_init_images_aspect_ratio_truncated(tmp_path: Path):
     write_picture(tmp_path / "init.png", [RED, BLUE], size=(37, 23))
-    assert Image.open(run(init_image="init.png", width=30, height=-1, steps_per_scene=1).final_frame).size == (30, 18)
-    assert Image.open(run(init_image="init.png", width=-1, height=20, steps_per_scene=1).final_frame).size == (32, 20)
+    assert Image.open(run(init_image="init.png", width=30, height=-1, steps_per_scene=1).final_picture).size == (30, 18)
+    assert Image.open(run(init_image="init.png", width=-1, height=20, steps_per_scene=1).final_picture).size == (32, 20)
     wide = run(init_image="init.png", width=-1, height=10, pixel_size=2, steps_per_scene=1)
-    assert Image.open(wide.final_frame).size == (32, 20)  # 16 × 10 parameter pixels, 2 × upscaled
+    assert Image.open(wide.final_picture).size == (32, 20)  # 16 × 10 parameter pixels, 2 × upscaled
 
 
 @pytest.fixture
@@ -455,8 +446,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def test_an_init_image_url_renders_like_the_local_file(tmp_path: Path, served: str):
     write_picture(tmp_path / "www" / "init.png", [RED, BLUE], size=(40, 20))
     common = dict(direct_image_prompts="www/init.png:1", smoothing_weight=0.5, width=-1, height=12, steps_per_scene=8)
-    local = run(init_image="www/init.png", **common).final_frame
-    remote = run(init_image=f"{served}/init.png", **common).final_frame
+    local = run(init_image="www/init.png", **common).final_picture
+    remote = run(init_image=f"{served}/init.png", **common).final_picture
     assert Image.open(remote).size == (24, 12)
     assert remote.read_bytes() == local.read_bytes()
 

@@ -6,7 +6,6 @@ import torch
 from PIL import Image
 
 from dreamloom.errors import SettingsError
-from dreamloom.images.base import DirectLoss
 from dreamloom.images.palette import LimitedPaletteImage
 
 
@@ -24,7 +23,6 @@ def test_defaults_follow_pytti() -> None:
     model = LimitedPaletteImage(6, 4)
     assert model.default_lr == 0.02
     assert model.latent_strength == 0.1
-    assert model.direct_loss is DirectLoss.HSV
     assert model.pallet.shape == (5, 20, 3)
     assert float(model.hdr_loss.weight) == pytest.approx(0.01)
     assert float(model.loss.weight) == pytest.approx(0.2)

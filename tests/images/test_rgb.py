@@ -6,16 +6,24 @@ import torch
 from PIL import Image
 
 from dreamloom.errors import SettingsError
-from dreamloom.images.base import DirectLoss
+from dreamloom.images.pictures import picture_to_tensor
 from dreamloom.images.rgb import RGBImage
+from dreamloom.losses.direct import hsv_loss
 
 
 def test_defaults_follow_pytti() -> None:
     model = RGBImage(3, 2)
     assert model.default_lr == 0.02
     assert model.latent_strength == 0.0
-    assert model.direct_loss is DirectLoss.HSV
     assert list(model.state_dict()) == ["tensor"]
+
+
+def test_direct_loss_is_hsv_towards_the_resized_picture() -> None:
+    model = RGBImage(3, 2)
+    picture = Image.new("RGB", (6, 4), (200, 40, 10))
+    decoded = torch.full((1, 3, 2, 3), 0.5)
+    expected = hsv_loss(decoded, picture_to_tensor(picture, (3, 2)))
+    assert torch.equal(model.direct_loss(picture, None)(decoded), expected) and expected.item() > 0
 
 
 def test_vector_t4_shapes_upscaling_and_clamp() -> None:

@@ -1,4 +1,4 @@
-"""Weighting, smoothing and direct losses against hand-computed values."""
+"""Weighting (shared by image and prompt losses), smoothing and direct losses against hand-computed values."""
 
 from __future__ import annotations
 
@@ -29,6 +29,18 @@ def test_negative_weight_maximises_until_the_stop():
     loss.backward()
     assert loss.item() == pytest.approx(-1.9)
     assert raw.grad.item() == 0.0
+
+
+def test_per_element_weights_and_stops():
+    """Mask weights and stops are tensors: each element keeps its own sign and its own stop."""
+    raw = torch.tensor([0.5, 0.5, 0.95, 0.2], dtype=torch.float64, requires_grad=True)
+    weight = torch.tensor([2.0, -1.0, -1.0, 0.0], dtype=torch.float64)
+    stop = torch.tensor([0.6, -math.inf, -0.9, -math.inf], dtype=torch.float64)
+    loss = apply_weight(raw, weight, stop)
+    loss.sum().backward()
+    assert loss.tolist() == pytest.approx([1.0, -0.5, -0.95, 0.0])
+    # 0.5 < 0.6 stops pulling; -0.5 pushes freely; -0.95 < -0.9 stops pushing; weight 0 never moves
+    assert raw.grad.tolist() == [0.0, -1.0, 0.0, 0.0]
 
 
 def test_tv_of_a_known_picture():

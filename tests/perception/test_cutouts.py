@@ -9,13 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from dreamloom.errors import SettingsError
-from dreamloom.perception.cutouts import (
-    BorderMode,
-    CutoutParams,
-    apply_cutouts,
-    pad_image,
-    sample_cutouts,
-)
+from dreamloom.perception.cutouts import CutoutParams, CutoutSettings, apply_cutouts, pad_image, sample_cutouts
+from dreamloom.settings.choices import BorderMode
+from dreamloom.settings.schema import Settings
 
 CPU = torch.device("cpu")
 
@@ -85,9 +81,15 @@ def test_same_seed_same_cutouts() -> None:
 
 
 def test_border_mode_accepts_pytti_spellings_and_rejects_others() -> None:
-    assert BorderMode.parse("Mirror") is BorderMode.MIRROR
-    with pytest.raises(SettingsError, match="border_mode"):
-        BorderMode.parse("reflect")
+    assert CutoutSettings(border_mode="Mirror").border_mode is BorderMode.MIRROR  # type: ignore[arg-type]
+    with pytest.raises(SettingsError, match="border_mode: unknown value 'reflect'"):
+        CutoutSettings(border_mode="reflect")  # type: ignore[arg-type]
+
+
+def test_cutouts_use_the_settings_border_mode_enum() -> None:
+    """One vocabulary: the mode the settings parse is the one the cutouts compare against."""
+    settings = Settings(border_mode="Wrap")
+    assert CutoutSettings(border_mode=settings.border_mode).border_mode is BorderMode.WRAP
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from dreamloom.errors import InputFileError, PromptError
 from dreamloom.perception.augment import AugmentParams
 from dreamloom.perception.cutouts import CutoutParams, CutoutSettings
 from dreamloom.perception.guide import SemanticGuide
+from dreamloom.plan import SceneBlend
+from dreamloom.settings.choices import InterpolationMode
 from dreamloom.perception.image_prompts import ImageTarget, image_prompt_distances
 from dreamloom.perception.views import PerceptorDraw
 
@@ -172,16 +174,29 @@ def test_missing_or_broken_files_name_prompt_and_path(tmp_path: Path, text: str)
     assert repr(prompt) in str(caught.value)
 
 
-def test_blended_losses_embed_once_and_blend_targets_in_clip_space() -> None:
+def test_embedding_blend_embeds_once_and_moves_targets_in_clip_space() -> None:
     guide = _guide("red || blue")
+    guide.interpolation = InterpolationMode.EMBEDDING
     image = _purple(requires_grad=False)
     draws = [_halves_draw()]
-    plain_blue, plain_red = guide.blended_losses(image, draws, [(1, None), (0, None)], {})
-    assert float(plain_blue[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)  # purple is 45° from blue too
-    assert float(plain_red[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)
-    (halfway,) = guide.blended_losses(image, draws, [(1, (0, 0.5))], {})
+    ((scene, plain_blue),) = guide.scene_losses(image, draws, SceneBlend(1), {})
+    assert scene == 1 and float(plain_blue[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)  # 45° from blue too
+    ((_, halfway),) = guide.scene_losses(image, draws, SceneBlend(1, 0, 0.5), {})
     assert float(halfway[0].raw) == pytest.approx(0.0, abs=1e-6)  # the red-blue midpoint is purple
-    (arrived,) = guide.blended_losses(image, draws, [(1, (0, 1.0))], {})
+    ((_, arrived),) = guide.scene_losses(image, draws, SceneBlend(1, 0, 1.0), {})
     assert float(arrived[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)
-    (started,) = guide.blended_losses(image, draws, [(1, (0, 0.0))], {})
+    ((_, started),) = guide.scene_losses(image, draws, SceneBlend(1, 0, 0.0), {})
     assert float(started[0].raw) == pytest.approx(PURPLE_TO_RED, rel=1e-5)  # still the red target
+
+
+def test_loss_blend_scores_both_scenes_and_scales_their_weighted_losses() -> None:
+    guide = _guide("red || blue:2")
+    image = _purple(requires_grad=False)
+    draws = [_halves_draw()]
+    ((_, (red,)),) = guide.scene_losses(image, draws, SceneBlend(0), {})
+    ((_, (blue,)),) = guide.scene_losses(image, draws, SceneBlend(1), {})
+    (new, (blue_scaled,)), (previous, (red_scaled,)) = guide.scene_losses(image, draws, SceneBlend(1, 0, 0.25), {})
+    assert (new, previous) == (1, 0)
+    assert float(blue_scaled.weighted) == pytest.approx(0.25 * float(blue.weighted), rel=1e-6)
+    assert float(red_scaled.weighted) == pytest.approx(0.75 * float(red.weighted), rel=1e-6)
+    assert torch.equal(blue_scaled.raw, blue.raw) and torch.equal(red_scaled.raw, red.raw)  # logs stay unscaled

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from dreamloom.errors import InputFileError
-from dreamloom.sources import load_image, read_source
+from dreamloom.sources import downloads_once, load_image, read_source
 
 
 def _png_bytes() -> bytes:
@@ -21,20 +21,26 @@ def _png_bytes() -> bytes:
     return buffer.getvalue()
 
 
+REQUESTS: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """A loopback HTTP server serving /red.png and 404 elsewhere."""
+    """A loopback HTTP server serving /red.png, /cut.png (half of it, then the connection ends) and 404
+    elsewhere; every request path is appended to ``REQUESTS``."""
     payload = _png_bytes()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            if self.path != "/red.png":
+            REQUESTS.append(self.path)
+            if self.path not in ("/red.png", "/cut.png"):
                 self.send_error(404)
                 return
             self.send_response(200)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            self.wfile.write(payload if self.path == "/red.png" else payload[: len(payload) // 2])
+            self.close_connection = True
 
         def log_message(self, *args: object) -> None:
             pass
@@ -57,6 +63,21 @@ def test_url_errors_name_the_prompt(server: str) -> None:
         read_source(f"{server}/nothing.png", "prompt '[missing]'")
     with pytest.raises(InputFileError, match="larger than 10 bytes"):
         read_source(f"{server}/red.png", "[big]", max_bytes=10)
+
+
+def test_a_cut_connection_is_an_error_not_half_a_picture(server: str) -> None:
+    with pytest.raises(InputFileError, match=r"\[cut\]: cannot download .*cut\.png: the connection ended after"):
+        read_source(f"{server}/cut.png", "[cut]")
+
+
+def test_a_url_is_fetched_once_inside_downloads_once_and_afresh_outside(server: str) -> None:
+    url = f"{server}/red.png"
+    REQUESTS.clear()
+    with downloads_once():
+        assert read_source(url, "a") == read_source(url, "b") == _png_bytes()
+    assert REQUESTS == ["/red.png"]
+    read_source(url, "c")
+    assert REQUESTS == ["/red.png"] * 2
 
 
 @pytest.mark.parametrize("source", ["ftp://example.com/a.png", "file:///etc/passwd", "data:image/png;base64,AA"])

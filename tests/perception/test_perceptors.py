@@ -6,7 +6,6 @@ Real CLIP weights cannot be downloaded here: each architecture is built with ran
 
 from __future__ import annotations
 
-import urllib.error
 from pathlib import Path
 
 import open_clip
@@ -15,10 +14,15 @@ import torch
 from safetensors.torch import save_file
 
 from dreamloom.errors import SettingsError, WeightsError
-from dreamloom.perception import clip_weights
+from dreamloom.models import install
+from dreamloom.models.cache import file_path
+from dreamloom.models.fetch import FetchFailed
+from dreamloom.models.registry import get_entry
 from dreamloom.perception.cutouts import CutoutSettings
 from dreamloom.perception.guide import SemanticGuide
-from dreamloom.perception.perceptors import PYTTI_FLAGS, load_perceptor, load_perceptors, resolve_perceptor
+from dreamloom.perception.perceptors import load_perceptor, load_perceptors, resolve_perceptor
+from dreamloom.settings.perceptor_flags import PYTTI_PERCEPTOR_FLAGS
+from dreamloom.settings.schema import Settings
 
 from perception_fakes import scenes
 
@@ -26,14 +30,27 @@ CPU = torch.device("cpu")
 REAL = {"ViTB32": "ViT-B-32-quickgelu", "RN50-quickgelu/openai": "RN50-quickgelu"}
 
 
-@pytest.mark.parametrize("flag", list(PYTTI_FLAGS))
+def _safetensors_path(cache: Path, model: str) -> Path:
+    """Where the preferred (safetensors) form of ``model``'s OpenAI weights goes in ``cache``."""
+    return file_path(get_entry(f"{model}/openai").files[0], cache)
+
+
+@pytest.mark.parametrize("flag", list(PYTTI_PERCEPTOR_FLAGS))
 def test_every_pytti_flag_resolves_to_an_open_clip_config_and_openai_weights(flag: str) -> None:
     spec = resolve_perceptor(flag)
     assert open_clip.get_model_config(spec.model) is not None
     assert spec.pretrained == "openai"
-    source = clip_weights.weights_source(spec.model, "openai")
-    assert source.candidates[0][0] == "open_clip_model.safetensors"
-    assert source.candidates[0][1].startswith("https://huggingface.co/timm/")
+    preferred = get_entry(f"{spec.model}/openai").files[0]
+    assert preferred.filename.endswith("/open_clip_model.safetensors")
+    assert preferred.urls[0].startswith("https://huggingface.co/timm/")
+
+
+def test_the_flags_table_is_the_settings_flags_in_pyttis_order() -> None:
+    flags = [name for name, field in Settings.model_fields.items() if name in PYTTI_PERCEPTOR_FLAGS]
+    assert sorted(flags) == sorted(PYTTI_PERCEPTOR_FLAGS)
+    assert all(Settings.model_fields[flag].annotation is bool for flag in flags)
+    pytti_order = "RN50 RN101 RN50x4 RN50x16 RN50x64 ViTB32 ViTB16 ViTL14 ViTL14_336px".split()  # §8
+    assert Settings(**dict.fromkeys(reversed(pytti_order), True)).perceptor_names() == pytti_order
 
 
 def test_model_slash_pretrained_names_and_unknown_names() -> None:
@@ -60,19 +77,24 @@ def test_offline_missing_file_names_model_file_and_place(tmp_path: Path, monkeyp
 
 def test_failed_download_is_the_same_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    tried = []
 
-    def no_network(url: str, target: Path) -> None:
-        raise urllib.error.URLError("no route to host")
+    def no_network(url: str, target: Path, **_: object) -> None:
+        tried.append((url, target))
+        raise FetchFailed("no route to host")
 
-    monkeypatch.setattr(clip_weights, "_download", no_network)
-    with pytest.raises(WeightsError, match=r"RN101-quickgelu/openai.*no route to host"):
+    monkeypatch.setattr(install, "download", no_network)
+    with pytest.raises(WeightsError, match=r"(?s)RN101-quickgelu/openai.*no route to host"):
         load_perceptor("RN101", device=CPU, cache_dir=tmp_path)
+    forms = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin", "RN101.pt"]
+    assert [target.name for _, target in tried] == forms
+    assert tried[0][1] == _safetensors_path(tmp_path, "RN101-quickgelu")
 
 
 def test_corrupt_cached_file_is_a_weights_error(tmp_path: Path) -> None:
-    folder = clip_weights.weights_folder(tmp_path, "RN50-quickgelu", "openai")
-    folder.mkdir(parents=True)
-    (folder / "open_clip_model.safetensors").write_bytes(b"not a checkpoint")
+    path = _safetensors_path(tmp_path, "RN50-quickgelu")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a checkpoint")
     with pytest.raises(WeightsError, match="cannot load .*open_clip_model.safetensors"):
         load_perceptor("RN50", device=CPU, cache_dir=tmp_path, offline=True)
 
@@ -84,9 +106,9 @@ def real_perceptors(tmp_path_factory: pytest.TempPathFactory):
     loaded, originals = [], []
     for name, model_name in REAL.items():
         model = open_clip.create_model(model_name, pretrained=None)
-        folder = clip_weights.weights_folder(cache, model_name, "openai")
-        folder.mkdir(parents=True)
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, folder / "open_clip_model.safetensors")
+        path = _safetensors_path(cache, model_name)
+        path.parent.mkdir(parents=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
         originals.append(model.visual.conv1.weight.detach().clone())
         del model
         loaded.append(load_perceptor(name, device=CPU, cache_dir=cache, offline=True))

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from dreamloom.losses.weighting import apply_weight
 from dreamloom.perception.prompt_loss import prompt_loss, spherical_distance
 
 
@@ -68,3 +69,19 @@ def test_offset_shifts_value_raw_and_stop_comparison() -> None:
     value, grad, raw = _grad(1.0, 0.9, [0.1, 0.3], offset=0.7)
     assert value == pytest.approx(0.9) and raw == pytest.approx(0.9)
     assert grad == pytest.approx([0.0, 0.5])  # 0.8 < 0.9 stops, 1.0 > 0.9 pulls
+
+
+def test_prompt_loss_is_the_mean_of_the_shared_rule() -> None:
+    """The prompt loss is apply_weight over the cutouts, with the mask's stops shifted for a push."""
+    distance = torch.tensor([0.2, 0.7, 1.1], dtype=torch.float64)
+    mask_weights = torch.tensor([1.0, 0.5, 2.0], dtype=torch.float64)
+    mask_stops = torch.tensor([0.0, 1.0, 0.5], dtype=torch.float64)
+    leaf = distance.clone().requires_grad_(True)
+    loss, raw = prompt_loss(leaf, weight=-1.5, stop=-0.6, mask_stops=mask_stops, mask_weights=mask_weights)
+    loss.backward()
+    shared = distance.clone().requires_grad_(True)
+    stops = torch.clamp(mask_stops - 1, min=-0.6)  # a push lowers each mask stop by one
+    expected = apply_weight(shared, -1.5 * mask_weights, stops).mean()
+    expected.backward()
+    assert torch.equal(loss, expected) and torch.equal(leaf.grad, shared.grad)
+    assert raw.item() == pytest.approx(2.0 / 3)

@@ -6,11 +6,12 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
-from dreamloom.dsl.grammar import parse_scenes
+from dreamloom.engine.semantic import build_scene_prompts
 from dreamloom.perception.adapter import Perceptor
-from dreamloom.perception.cutouts import CutoutSettings
-from dreamloom.perception.fast_attention import accelerate_attention
 from dreamloom.perception.guide import SemanticGuide
+from dreamloom.perception.perceptors import PerceptorSpec, wrap_perceptor
+from dreamloom.plan import build_plan
+from dreamloom.settings.loading import load_settings
 
 SCENES = "a lighthouse on a cliff | oil painting:0.5 | blurry:-0.3"
 
@@ -23,11 +24,7 @@ def _tiny_vit() -> Perceptor:
         vision_cfg=open_clip.CLIPVisionCfg(layers=2, width=128, head_width=32, patch_size=16, image_size=64),
         text_cfg=open_clip.CLIPTextCfg(context_length=77, vocab_size=49408, width=64, heads=2, layers=1),
     )
-    accelerate_attention(model)
-    return Perceptor(
-        model, open_clip.get_tokenizer("ViT-B-32-quickgelu"), name="tiny", input_size=64,
-        mean=open_clip.OPENAI_DATASET_MEAN, std=open_clip.OPENAI_DATASET_STD, context_length=77,
-    )
+    return wrap_perceptor(PerceptorSpec("tiny", "ViT-B-32-quickgelu", None), model, torch.float32)
 
 
 def _image_gradient(guide: SemanticGuide, image: torch.Tensor, draws: list) -> torch.Tensor:
@@ -40,8 +37,8 @@ def _image_gradient(guide: SemanticGuide, image: torch.Tensor, draws: list) -> t
 
 def test_bf16_image_gradient_points_where_the_fp32_one_does() -> None:
     perceptor = _tiny_vit()
-    guide = SemanticGuide([perceptor], CutoutSettings(cutouts=8))
-    guide.prepare(parse_scenes(SCENES, prefix="", suffix="", variables=frozenset({"t"})), torch.Generator().manual_seed(0))
+    plan = build_plan(load_settings({"scenes": SCENES, "cutouts": 8, "seed": 0}))
+    guide = build_scene_prompts(plan, [perceptor]).guide
     image = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(1))
     draws = guide.micro_batches(torch.Generator().manual_seed(2), (96, 96))[0]
     fp32 = _image_gradient(guide, image, draws)

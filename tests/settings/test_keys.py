@@ -83,6 +83,8 @@ TABLE = {
     "use_tensorboard": (False, "use_tensorboard=true", True, "use_tensorboard=x", "valid boolean"),
     "output_dir": ("images_out", "output_dir=/tmp/out", "/tmp/out", None, None),
     "backup_dir": ("backup", "backup_dir=bak", "bak", None, None),
+    "video_format": ("mp4", "video_format=off", "off", "video_format=avi", "'off', 'mp4', 'gif' or 'webm'"),
+    "video_crf": (18, "video_crf=23", 23, "video_crf=52", "less than or equal to 51"),
     "ViTB32": (True, "ViTB32=false", False, "ViTB32=2", "valid boolean"),
     "ViTB16": (False, "ViTB16=true", True, "ViTB16=2", "valid boolean"),
     "ViTL14": (False, "ViTL14=true", True, "ViTL14=2", "valid boolean"),

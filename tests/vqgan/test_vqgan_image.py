@@ -10,7 +10,6 @@ from PIL import Image
 from vqgan_tiny import TINY, TINY_F16, are_codebook_rows, tiny_network
 
 from dreamloom.errors import SettingsError
-from dreamloom.images.base import DirectLoss
 from dreamloom.images.vqgan import VQGANImage
 
 
@@ -38,7 +37,6 @@ def test_an_image_smaller_than_one_token_is_a_settings_error() -> None:
 def test_class_constants_and_learning_rates() -> None:
     assert VQGANImage.default_lr == 0.1
     assert VQGANImage.latent_strength == 1.0
-    assert VQGANImage.direct_loss is DirectLoss.LATENT
     assert VQGANImage(tiny_network(dataclasses.replace(TINY, gumbel=True)), 8, 8).default_lr == 0.15
 
 

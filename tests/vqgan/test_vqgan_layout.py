@@ -13,7 +13,8 @@ import torch
 
 from dreamloom.errors import SettingsError
 from dreamloom.images.vqgan import VQGAN, get_spec, list_models
-from dreamloom.models.registry import WeightsKind, get_file
+from dreamloom.models.entries import Family
+from dreamloom.models.registry import get_entry
 
 # Parameter counts of taming's first stages (image-models.md §6.3), and tensor counts.
 EXPECTED_PARAMETERS = {
@@ -171,6 +172,6 @@ def test_unknown_model_is_a_settings_error() -> None:
 def test_every_model_has_a_registered_checkpoint(name: str) -> None:
     spec = get_spec(name)
     assert spec.weights is not None
-    entry = get_file(spec.weights)
-    assert entry.kind is WeightsKind.VQGAN_CHECKPOINT
-    assert entry.filename == f"vqgan/{spec.name}.ckpt"
+    entry = get_entry(spec.weights)
+    assert entry.family is Family.VQGAN
+    assert entry.files[0].filename == f"vqgan/{spec.name}.ckpt"

@@ -13,7 +13,7 @@ from vqgan_tiny import TINY, tiny_network
 from dreamloom.errors import WeightsError
 from dreamloom.images.vqgan import VQGAN, VQGANImage, load_network, load_vqgan
 from dreamloom.images.vqgan import loading as loading_module
-from dreamloom.models.registry import WeightsFile, WeightsKind
+from dreamloom.models.entries import Family, ModelEntry, WeightsFile
 
 
 def _lightning_checkpoint(network: VQGAN, path: Path, prefix: str = "") -> None:
@@ -69,37 +69,41 @@ def test_missing_and_misshapen_weights_are_reported(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def registered_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, WeightsFile]:
+def registered_tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, ModelEntry]:
     """A tiny checkpoint installed in a cache folder and registered, with its real sha256, as 'tiny'."""
     cache = tmp_path / "cache"
     (cache / "vqgan").mkdir(parents=True)
     path = cache / "vqgan" / "tiny.ckpt"
     _lightning_checkpoint(tiny_network(seed=5), path)
     data = path.read_bytes()
-    entry = WeightsFile(
+    entry = ModelEntry(
         name="vqgan-tiny",
-        filename="vqgan/tiny.ckpt",
-        urls=("http://127.0.0.1:9/tiny.ckpt",),
-        kind=WeightsKind.VQGAN_CHECKPOINT,
+        family=Family.VQGAN,
+        files=(
+            WeightsFile(
+                "vqgan/tiny.ckpt",
+                ("http://127.0.0.1:9/tiny.ckpt",),
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+            ),
+        ),
         licence="test",
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
         description="test network",
     )
     spec = dataclasses.replace(TINY, weights="vqgan-tiny")
     monkeypatch.setattr(loading_module, "get_spec", lambda name: spec)
-    monkeypatch.setattr(loading_module, "get_file", lambda name: entry)
+    monkeypatch.setattr(loading_module, "get_entry", lambda name: entry)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return cache, entry
 
 
-def test_registry_path_loads_a_verified_checkpoint(registered_tiny: tuple[Path, WeightsFile]) -> None:
+def test_registry_path_loads_a_verified_checkpoint(registered_tiny: tuple[Path, ModelEntry]) -> None:
     cache, _ = registered_tiny
     loaded = load_vqgan("tiny", cache, device=torch.device("cpu"))
     assert _same_network(loaded, tiny_network(seed=5))
 
 
-def test_registry_path_refuses_a_tampered_checkpoint(registered_tiny: tuple[Path, WeightsFile]) -> None:
+def test_registry_path_refuses_a_tampered_checkpoint(registered_tiny: tuple[Path, ModelEntry]) -> None:
     cache, _ = registered_tiny
     path = cache / "vqgan" / "tiny.ckpt"
     data = bytearray(path.read_bytes())
@@ -109,7 +113,7 @@ def test_registry_path_refuses_a_tampered_checkpoint(registered_tiny: tuple[Path
         load_vqgan("tiny", cache, device=torch.device("cpu"))
 
 
-def test_registry_path_refuses_a_truncated_checkpoint(registered_tiny: tuple[Path, WeightsFile]) -> None:
+def test_registry_path_refuses_a_truncated_checkpoint(registered_tiny: tuple[Path, ModelEntry]) -> None:
     cache, _ = registered_tiny
     path = cache / "vqgan" / "tiny.ckpt"
     path.write_bytes(path.read_bytes()[:1000])
@@ -131,7 +135,7 @@ def test_missing_real_checkpoint_offline_names_file_urls_and_path(
     assert not (tmp_path / "vqgan" / "sflckr.ckpt").exists()
 
 
-def test_settings_factory_builds_the_image_through_the_registry(registered_tiny: tuple[Path, WeightsFile]) -> None:
+def test_settings_factory_builds_the_image_through_the_registry(registered_tiny: tuple[Path, ModelEntry]) -> None:
     from dreamloom.images.factory import build_image_model
     from dreamloom.settings.loading import load_settings
 

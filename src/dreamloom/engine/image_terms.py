@@ -5,8 +5,6 @@ Targets and masks are read here, before the first step, so a missing file fails 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from PIL import Image
 
@@ -14,10 +12,8 @@ from dreamloom.dsl.fields import DEFAULT_STOP
 from dreamloom.dsl.tree import Mask, MaskKind, display_label
 from dreamloom.engine.terms import ImageLossTerm
 from dreamloom.errors import SettingsError
+from dreamloom.images.base import ImageModel
 from dreamloom.images.pictures import picture_to_tensor
-from dreamloom.images.base import DirectLoss, ImageModel
-from dreamloom.losses.direct import hsv_loss
-from dreamloom.losses.latent import latent_loss
 from dreamloom.losses.smoothing import tv_loss
 from dreamloom.plan import Plan
 from dreamloom.settings.schema import Settings
@@ -45,31 +41,17 @@ def _mask_tensor(mask: Mask | None, setting: str, device: torch.device) -> torch
     return 1 - tensor if mask.inverted else tensor
 
 
-def _direct_loss(model: ImageModel, picture: Image.Image, mask: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The model's preferred direct loss towards ``picture`` (pytti ``get_preferred_loss``).
-
-    HSV for pixel models; for VQGAN the latent loss, whose latent term reaches the model's parameter
-    directly rather than through the decoded picture.
-    """
-    height, width = model.output_size
-    target = picture_to_tensor(picture, (width, height), device=next(model.parameters()).device, dtype=torch.float32)
-    if model.direct_loss is DirectLoss.LATENT:
-        target_latent = model.latent_of_image(picture)
-        return lambda decoded: latent_loss(model.get_latent(), target_latent, decoded, target, mask)
-    return lambda decoded: hsv_loss(decoded, target, mask)
-
-
 def build_image_terms(plan: Plan, model: ImageModel, init_picture: Image.Image | None) -> list[ImageLossTerm]:
     """Loss terms on the decoded picture, in pytti's logging order: init, direct prompts, smoothing."""
     device = next(model.parameters()).device
     terms: list[ImageLossTerm] = []
     if plan.direct_init is not None and init_picture is not None:
         mask = _mask_tensor(plan.direct_init.mask, "direct_init_weight", device)
-        loss = _direct_loss(model, init_picture, mask)
+        loss = model.direct_loss(init_picture, mask)
         terms.append(ImageLossTerm("init image (direct)", plan.direct_init.weight, plan.direct_init.stop, loss))
     for prompt in plan.direct_prompts:
         mask = _mask_tensor(prompt.mask, "direct_image_prompts", device)
-        loss = _direct_loss(model, load_image(prompt.source, "direct_image_prompts"), mask)
+        loss = model.direct_loss(load_image(prompt.source, "direct_image_prompts"), mask)
         terms.append(ImageLossTerm(display_label(f"{prompt.source} (direct)"), prompt.weight, prompt.stop, loss))
     if plan.smoothing.constant != 0:
         terms.append(ImageLossTerm("smoothing loss (TV)", plan.smoothing, DEFAULT_STOP, lambda picture: tv_loss(picture)[0]))

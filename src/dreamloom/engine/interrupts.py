@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from dreamloom.engine.loop import StepReport
+from dreamloom.engine.frames import StepReport
 
 
 class StepBoundaryInterrupt:

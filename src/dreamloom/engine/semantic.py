@@ -1,7 +1,7 @@
 """The engine's view of perception: load the perceptors, embed every scene once, score micro-batches.
 
-Adapts :class:`~dreamloom.perception.guide.SemanticGuide` to the loop's :class:`SemanticLosses` protocol:
-fixed loss-log columns, and scene blending during ``interpolation_steps`` on the same cutouts.
+Adapts :class:`~dreamloom.perception.guide.SemanticGuide` to the optimiser's :class:`PromptLosses` protocol:
+fixed loss-log columns for every prompt of every scene.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from dreamloom.dsl.tree import Prompt, Scene, SourceKind
-from dreamloom.perception.cutouts import BorderMode, CutoutSettings
+from dreamloom.engine.terms import MicroBatch
+from dreamloom.perception.cutouts import CutoutSettings
 from dreamloom.models.cache import models_dir
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.guide import SemanticGuide
 from dreamloom.perception.perceptors import load_perceptors
-from dreamloom.plan import Plan
-from dreamloom.settings.choices import InterpolationMode
+from dreamloom.plan import Plan, SceneBlend
 
 PREPARE_SEED_OFFSET = 1  # image-prompt cutouts use their own stream, so resuming never replays them
 
@@ -35,12 +35,11 @@ def scenes_with_init(plan: Plan) -> tuple[Scene, ...]:
     return tuple(Scene(scene.index, scene.prompts + (init,)) for scene in plan.scenes)
 
 
-class SceneGuide:
-    """Prompt losses of the plan's scenes; see :class:`dreamloom.engine.terms.SemanticLosses`."""
+class ScenePrompts:
+    """Prompt losses of the plan's scenes with fixed loss-log columns; see :class:`~dreamloom.engine.terms.PromptLosses`."""
 
-    def __init__(self, guide: SemanticGuide, scenes: Sequence[Scene], mode: InterpolationMode = InterpolationMode.LOSS) -> None:
+    def __init__(self, guide: SemanticGuide, scenes: Sequence[Scene]) -> None:
         self.guide = guide
-        self.mode = mode
         self._columns: list[str] = []
         self._column_of: dict[tuple[int, int], int] = {}
         for scene in scenes:
@@ -56,28 +55,17 @@ class SceneGuide:
     def columns(self) -> list[str]:
         return self._columns
 
-    def micro_batches(self, image_size: tuple[int, int], generator: torch.Generator) -> Sequence[object]:
-        return self.guide.micro_batches(generator, image_size)
+    def micro_batches(self, generator: torch.Generator, image_hw: tuple[int, int]) -> Sequence[MicroBatch]:
+        return self.guide.micro_batches(generator, image_hw)
 
     def losses(
-        self,
-        image: torch.Tensor,
-        cutouts: object,
-        scene_factors: Sequence[tuple[int, float]],
-        env: Mapping[str, float],
+        self, image: torch.Tensor, batch: MicroBatch, blend: SceneBlend, env: Mapping[str, float]
     ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-        if self.mode is InterpolationMode.EMBEDDING and len(scene_factors) == 2:
-            (scene, blend), (previous, _) = scene_factors
-            requests: list[tuple[int, tuple[int, float] | None]] = [(scene, (previous, blend))]
-            factors = [1.0]
-        else:
-            requests = [(scene, None) for scene, _ in scene_factors]
-            factors = [factor for _, factor in scene_factors]
         total = torch.zeros((), device=image.device)
         raws: dict[int, torch.Tensor] = {}
-        for (scene, _), factor, terms in zip(requests, factors, self.guide.blended_losses(image, cutouts, requests, env)):
+        for scene, terms in self.guide.scene_losses(image, batch, blend, env):
             for position, term in enumerate(terms):
-                total = total + factor * term.weighted
+                total = total + term.weighted
                 raws.setdefault(self._column_of[(scene, position)], term.raw)
         return total, raws
 
@@ -88,24 +76,24 @@ def cutout_settings(plan: Plan) -> CutoutSettings:
         cutouts=settings.cutouts,
         cut_pow=settings.cut_pow,
         cutout_border=settings.cutout_border,
-        border_mode=BorderMode(settings.border_mode.value),
+        border_mode=settings.border_mode,
         gradient_accumulation_steps=settings.gradient_accumulation_steps,
     )
 
 
-def build_scene_guide(plan: Plan, perceptors: Sequence[Perceptor]) -> SceneGuide:
+def build_scene_prompts(plan: Plan, perceptors: Sequence[Perceptor]) -> ScenePrompts:
     """Embed every prompt of the plan's scenes with ``perceptors`` (in order), then free their text towers."""
     settings = plan.settings
     assert settings.seed is not None
-    guide = SemanticGuide(perceptors, cutout_settings(plan))
+    guide = SemanticGuide(perceptors, cutout_settings(plan), settings.interpolation_mode)
     scenes = scenes_with_init(plan)
     guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET))
     for perceptor in perceptors:
         perceptor.release_text_tower()
-    return SceneGuide(guide, scenes, settings.interpolation_mode)
+    return ScenePrompts(guide, scenes)
 
 
-def build_semantic(plan: Plan, device: torch.device, precision: torch.dtype) -> SceneGuide | None:
+def build_prompts(plan: Plan, device: torch.device, precision: torch.dtype) -> ScenePrompts | None:
     """Load the plan's perceptors and embed every prompt; None when no perceptor is selected."""
     settings = plan.settings
     names = settings.perceptor_names()
@@ -117,4 +105,4 @@ def build_semantic(plan: Plan, device: torch.device, precision: torch.dtype) -> 
         precision=precision,
         cache_dir=models_dir(settings.models_parent_dir),
     )
-    return build_scene_guide(plan, perceptors)
+    return build_scene_prompts(plan, perceptors)

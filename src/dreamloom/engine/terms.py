@@ -1,4 +1,4 @@
-"""Loss terms the engine adds up each step, and the protocol of the semantic (CLIP) part."""
+"""Loss terms the engine adds up each step, and the protocol of the prompt (CLIP) part."""
 
 from __future__ import annotations
 
@@ -9,14 +9,20 @@ from typing import Protocol
 import torch
 
 from dreamloom.dsl.expressions import Expression
+from dreamloom.perception.views import PerceptorDraw
+from dreamloom.plan.timeline import SceneBlend
+
+MicroBatch = Sequence[PerceptorDraw]
+"""One micro-batch's cutout draws, one per perceptor."""
 
 
 @dataclass
 class ImageLossTerm:
-    """A loss on the decoded picture (smoothing, direct init, direct image prompts).
+    """A loss on the decoded picture (smoothing, direct init, direct image prompts, stabilization).
 
     ``raw`` maps the training picture [1, 3, H, W] to a scalar; weight and stop are expressions of ``t``.
-    ``enabled`` lets animation switch terms on and off without rebuilding the list.
+    Frame hooks switch a term with ``enabled`` and may replace ``raw`` to give it a new target per frame;
+    the list of terms, and so the loss log's columns, is fixed when the run is built.
     """
 
     label: str
@@ -26,21 +32,17 @@ class ImageLossTerm:
     enabled: bool = True
 
 
-class SemanticLosses(Protocol):
+class PromptLosses(Protocol):
     """What the engine needs from perception: prompt losses on batched cutouts, per micro-batch."""
 
     @property
     def columns(self) -> list[str]:
         """Labels of every prompt of every scene, in a fixed order (the loss log's columns)."""
 
-    def micro_batches(self, image_size: tuple[int, int], generator: torch.Generator) -> Sequence[object]:
+    def micro_batches(self, generator: torch.Generator, image_hw: tuple[int, int]) -> Sequence[MicroBatch]:
         """Draw this step's cutouts, split for gradient accumulation."""
 
     def losses(
-        self,
-        image: torch.Tensor,
-        cutouts: object,
-        scene_factors: Sequence[tuple[int, float]],
-        env: Mapping[str, float],
+        self, image: torch.Tensor, batch: MicroBatch, blend: SceneBlend, env: Mapping[str, float]
     ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
-        """Weighted loss of the given scenes (each scaled by its factor) and raw distances by column."""
+        """Weighted loss of the step's scenes and raw distances by column."""

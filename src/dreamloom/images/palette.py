@@ -13,6 +13,7 @@ zero (not NaN) gradient at black, and a single palette skips the (always NaN) no
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -20,10 +21,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from dreamloom.draws import uniform_like
 from dreamloom.errors import SettingsError
-from dreamloom.images.base import DirectLoss, ImageModel
-from dreamloom.images.noise import uniform_like
-from dreamloom.images.palette_fit import fit_palette_to_picture
+from dreamloom.images.base import ImageModel
 from dreamloom.images.palette_losses import HdrLoss, PaletteNormLoss
 from dreamloom.images.palette_math import (
     PALETTE_INERTIA,
@@ -33,9 +33,16 @@ from dreamloom.images.palette_math import (
     sorted_display_palette,
 )
 from dreamloom.images.pictures import picture_to_tensor
+from dreamloom.losses.direct import hsv_channels
 
 SWATCH_SIZE = (16, 32)
 """(width, height) in pixels of one colour in the palette swatch, as pytti's ``render_pallet``."""
+FIT_STEPS = 201
+"""Adam steps of pytti's nested image guide in the smart encode (§5.7)."""
+FIT_LR = 0.1
+"""Learning rate of that guide (the palette and the logits only; brightness is not optimised)."""
+FIT_HDR_WEIGHT = 0.01
+"""HDR weight pytti substitutes for the user's while encoding."""
 
 
 def _check_positive(**values: int) -> None:
@@ -53,7 +60,6 @@ class LimitedPaletteImage(ImageModel):
 
     default_lr = 0.02
     latent_strength = 0.1
-    direct_loss = DirectLoss.HSV
 
     pallet_target: torch.Tensor
     pallet_locked: torch.Tensor
@@ -163,7 +169,32 @@ class LimitedPaletteImage(ImageModel):
         if smart_encode:
             height, width = self.output_size
             target = picture_to_tensor(image, (width, height), device=self.value.device, dtype=self.value.dtype)
-            fit_palette_to_picture(self, target)
+            self._fit_to_picture(target)
+
+    def _fit_to_picture(self, target: torch.Tensor) -> None:
+        """Fit the palette and logits to ``target`` in place, as pytti's 201-step smart encode does (§5.7).
+
+        Each step minimises ``MSE(HSV5(decode), HSV5(target)) + 0.01·HDR_raw + palette-normalisation``,
+        then applies the projection. A locked palette receives no gradient, so only logits move. The
+        decode is constant on each ``pixel_size`` block, so that MSE equals, up to a constant, the MSE
+        between the grid and the target's block means: the fit runs on the grid with pytti's gradients.
+
+        Shape: target [1, 3, H, W] at the output size.
+        """
+        target_hsv = F.avg_pool2d(hsv_channels(target), self.pixel_size)
+        optimiser = torch.optim.Adam([self.pallet, self.tensor], lr=FIT_LR)
+        with torch.enable_grad():
+            for _ in range(FIT_STEPS):
+                optimiser.zero_grad(set_to_none=True)
+                decoded_hsv = hsv_channels(self.decode_grid())
+                loss = (decoded_hsv - target_hsv).square().mean()
+                for term in self.regularizers(hdr_weight=FIT_HDR_WEIGHT).values():
+                    loss = loss + term
+                loss.backward()
+                optimiser.step()
+                self.after_step()
+        for parameter in self.parameters():
+            parameter.grad = None
 
     def fit_palette(self, image: Image.Image) -> None:
         """Fit a palette to ``image`` and lock it: pytti's ``target_palette`` (§5.8).
@@ -207,6 +238,16 @@ class LimitedPaletteImage(ImageModel):
         """Write back a warped [1+N, H, W] grid; it is clamped by the next :meth:`after_step`."""
         self.value.copy_(tensor[0])
         self.tensor.copy_(tensor[1:])
+
+    @torch.no_grad()
+    def warp_state(self, warp: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Warp brightness and palette scores together, keeping the palette (pytti's Pixel warp, §2.2).
+
+        Nothing is clamped here: the next :meth:`after_step` does it, and decoding clamps brightness.
+
+        Shape: warp [1, 1+N, height, width] -> [1, 1+N, height, width]
+        """
+        self.set_image_tensor(warp(self.get_image_tensor()[None])[0])
 
     @torch.no_grad()
     def _set_locked(self, lock: bool) -> None:

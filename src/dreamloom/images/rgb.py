@@ -6,15 +6,17 @@ No squashing function: values may drift outside [0, 1] and are clamped on decode
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from dreamloom.draws import uniform_like
 from dreamloom.errors import SettingsError
-from dreamloom.images.base import DirectLoss, ImageModel
+from dreamloom.images.base import ImageModel
 from dreamloom.images.grad_tricks import clamp_with_grad
-from dreamloom.images.noise import uniform_like
 from dreamloom.images.pictures import picture_to_tensor
 
 
@@ -26,7 +28,6 @@ class RGBImage(ImageModel):
 
     default_lr = 0.02
     latent_strength = 0.0
-    direct_loss = DirectLoss.HSV
 
     def __init__(
         self,
@@ -73,3 +74,11 @@ class RGBImage(ImageModel):
     def set_image_tensor(self, tensor: torch.Tensor) -> None:
         """Write back a warped [3, height, width] grid."""
         self.tensor.copy_(tensor[None])
+
+    @torch.no_grad()
+    def warp_state(self, warp: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Warp the colour grid itself, unclamped, as pytti does; motion is in grid pixels.
+
+        Shape: warp [1, 3, height, width] -> [1, 3, height, width]
+        """
+        self.tensor.copy_(warp(self.tensor))

@@ -1,72 +1,50 @@
-"""Every file dreamloom can download: where it comes from, how to check it, where it goes, its licence.
+"""Every model dreamloom can download, for every family: what it is, where its files come from, its licence.
 
 "Which architecture" lives with each model family (e.g. :mod:`dreamloom.images.vqgan.registry`); this
-registry only answers "which bytes". Entries are gathered lazily from one data module per family.
-``sha256`` is None where no trusted hash is known: such files are checked by size only, never against an
-invented hash.
+registry only answers "which bytes". The table is gathered from one data module per family on first use,
+never at import.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
+import difflib
 import functools
 from collections.abc import Callable
 
 from dreamloom.errors import WeightsError
+from dreamloom.models.entries import Family, ModelEntry
+from dreamloom.models.perceptor_files import perceptor_entries
+from dreamloom.models.vqgan_files import vqgan_entries
 
-
-class WeightsKind(enum.Enum):
-    """What a registered file is, so commands can group and describe them."""
-
-    VQGAN_CONFIG = "vqgan config"
-    VQGAN_CHECKPOINT = "vqgan checkpoint"
-
-
-@dataclasses.dataclass(frozen=True)
-class WeightsFile:
-    """One downloadable file.
-
-    ``filename`` is relative to the cache folder (``models_parent_dir``); ``urls`` are tried in order
-    (preferred host first, then mirrors).
-    """
-
-    name: str
-    filename: str
-    urls: tuple[str, ...]
-    kind: WeightsKind
-    licence: str
-    size: int | None = None
-    sha256: str | None = None
-    description: str = ""
-
-
-def _families() -> tuple[Callable[[], tuple[WeightsFile, ...]], ...]:
-    from dreamloom.models.vqgan_files import vqgan_files
-
-    return (vqgan_files,)
+# Depth and optical-flow entries join here when the animation modes that use them arrive.
+_FAMILIES: tuple[Callable[[], tuple[ModelEntry, ...]], ...] = (vqgan_entries, perceptor_entries)
 
 
 @functools.cache
-def _table() -> dict[str, WeightsFile]:
-    table: dict[str, WeightsFile] = {}
-    for family in _families():
+def _table() -> tuple[dict[str, ModelEntry], dict[str, ModelEntry]]:
+    """(entries by name, entries by alias), refusing any name or alias used twice."""
+    names: dict[str, ModelEntry] = {}
+    aliases: dict[str, ModelEntry] = {}
+    for family in _FAMILIES:
         for entry in family():
-            if entry.name in table:
-                raise RuntimeError(f"weights registry: {entry.name!r} is registered twice")
-            table[entry.name] = entry
-    return table
+            for key, table in ((entry.name, names), *((alias, aliases) for alias in entry.aliases)):
+                if key in names or key in aliases:
+                    raise RuntimeError(f"weights registry: {key!r} is registered twice")
+                table[key] = entry
+    return names, aliases
 
 
-def list_files() -> list[WeightsFile]:
-    """All registered files, in registration order."""
-    return list(_table().values())
+def list_entries(family: Family | None = None) -> list[ModelEntry]:
+    """All registered entries (or those of one ``family``), in registration order."""
+    return [entry for entry in _table()[0].values() if family is None or entry.family is family]
 
 
-def get_file(name: str) -> WeightsFile:
-    """The entry called ``name``; a :class:`WeightsError` listing the known names otherwise."""
-    entry = _table().get(name)
+def get_entry(name: str) -> ModelEntry:
+    """The entry called ``name`` or one of its aliases; a :class:`WeightsError` naming close names otherwise."""
+    names, aliases = _table()
+    entry = names.get(name) or aliases.get(name)
     if entry is None:
-        known = ", ".join(_table())
-        raise WeightsError(f"unknown model file {name!r}; known files: {known} (see `dreamloom models list`)")
+        close = difflib.get_close_matches(name, [*names, *aliases], n=4)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise WeightsError(f"unknown model {name!r}.{hint} `dreamloom models list` shows every registered model.")
     return entry

@@ -4,12 +4,12 @@ Files keep pytti's cache layout ``vqgan/<name>.yaml|.ckpt`` under ``models_paren
 folder can be reused as is. Sizes are those of the PyTTI Portable mirror manifest quoted in the reference
 notes; no sha256 of these files is published, so none is recorded. Only the checkpoints are needed to
 render (the architectures are in :mod:`dreamloom.images.vqgan.registry`); the configs are listed for
-completeness and for users who keep a pytti cache.
+completeness and for users who keep a pytti cache. A checkpoint is also known by its ``vqgan_model`` name.
 """
 
 from __future__ import annotations
 
-from dreamloom.models.registry import WeightsFile, WeightsKind
+from dreamloom.models.entries import Family, ModelEntry, WeightsFile
 
 _TAMING = "MIT (taming-transformers release by CompVis)"
 _HEIBOX = "https://heibox.uni-heidelberg.de"
@@ -25,31 +25,29 @@ def _pair(
     config: tuple[tuple[str, ...], int | None],
     checkpoint: tuple[tuple[str, ...], int | None],
     description: str,
-) -> tuple[WeightsFile, WeightsFile]:
-    """The config and checkpoint entries of one model."""
+    aliases: tuple[str, ...] = (),
+) -> tuple[ModelEntry, ModelEntry]:
+    """The config and checkpoint entries of one model; the checkpoint answers to ``name`` and ``aliases``."""
     return (
-        WeightsFile(
+        ModelEntry(
             name=f"vqgan-{name}-config",
-            filename=f"vqgan/{name}.yaml",
-            urls=config[0],
-            size=config[1],
-            kind=WeightsKind.VQGAN_CONFIG,
+            family=Family.VQGAN,
+            files=(WeightsFile(f"vqgan/{name}.yaml", config[0], size=config[1]),),
             licence=licence,
             description=f"{description} (training config, not needed to render)",
         ),
-        WeightsFile(
+        ModelEntry(
             name=f"vqgan-{name}",
-            filename=f"vqgan/{name}.ckpt",
-            urls=checkpoint[0],
-            size=checkpoint[1],
-            kind=WeightsKind.VQGAN_CHECKPOINT,
+            family=Family.VQGAN,
+            files=(WeightsFile(f"vqgan/{name}.ckpt", checkpoint[0], size=checkpoint[1]),),
             licence=licence,
             description=description,
+            aliases=(name, *aliases),
         ),
     )
 
 
-def vqgan_files() -> tuple[WeightsFile, ...]:
+def vqgan_entries() -> tuple[ModelEntry, ...]:
     """Config + checkpoint for each VQGAN model; pytti's host first unless it is known gone, then mirrors."""
     imagenet = "a7530b09fed84f80a887"
     imagenet_1024 = "8088892a516d4e3baf92"
@@ -121,6 +119,7 @@ def vqgan_files() -> tuple[WeightsFile, ...]:
             ((_heibox_share(sflckr, "%2Fconfigs%2F2020-11-09T13-31-51-project.yaml"),), 1_603),
             ((_heibox_share(sflckr, "%2Fcheckpoints%2Flast.ckpt"),), 4_263_525_412),
             "S-FLCKR transformer checkpoint; dreamloom uses only its f16 1024-code first stage",
+            aliases=("sflickr",),
         ),
         *_pair(
             "openimages",

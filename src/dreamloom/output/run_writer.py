@@ -1,4 +1,4 @@
-"""The engine's file-writing subscriber: frames, backups, loss log, previews, graphs, progress bar.
+"""The engine's file-writing subscriber: pictures, backups, loss log, previews, graphs, progress bar.
 
 The engine reports each finished step; this object decides what each report means on disk, so the loop
 itself stays free of I/O.
@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from dreamloom.engine.backups import Backup, BackupStore
-from dreamloom.engine.loop import StepReport
+from dreamloom.engine.frames import StepReport
+from dreamloom.output.backups import Backup, BackupStore
 from dreamloom.output.display import clear_notebook, in_notebook, peak_memory, progress_line, save_loss_graph, show_preview
 from dreamloom.output.files import save_png
 from dreamloom.output.loss_log import CsvLossLog
@@ -33,7 +33,8 @@ class RunPaths:
     backup_folder: Path
     base_name: str
 
-    def frame(self, number: int) -> Path:
+    def picture(self, number: int) -> Path:
+        """The ``number``-th saved picture, ``<base>_<number>.png`` (from 1, as pytti numbers them)."""
         return self.folder / f"{self.base_name}_{number}.png"
 
     def named(self, suffix: str) -> Path:
@@ -63,7 +64,7 @@ class RunWriter:
         self.columns = columns
         self.device = device
         self.snapshot = snapshot
-        self.frames: list[Path] = []
+        self.pictures: list[Path] = []
         self.backups = BackupStore(paths.backup_folder, paths.base_name, settings.backups)
         self.csv = CsvLossLog(paths.named("_losses.csv"), columns)
         self.csv.start(resumed_after=start)
@@ -88,16 +89,16 @@ class RunWriter:
         every = self.settings.save_every
         return done == self.total_steps or (every > 0 and done % every == 0)
 
-    def frame_number(self, done: int) -> int:
+    def picture_number(self, done: int) -> int:
         """PNG number of the picture after ``done`` steps: one per ``save_every`` steps, the end always saved."""
         every = self.settings.save_every
         return math.ceil(done / every) if every > 0 else 1
 
     def save(self, report: StepReport) -> None:
-        """Write the frame, flush the loss log, then back up (the frame is never lost to a later crash)."""
-        path = self.paths.frame(self.frame_number(report.done))
+        """Write the picture, flush the loss log, then back up (the picture is never lost to a later crash)."""
+        path = self.paths.picture(self.picture_number(report.done))
         save_png(report.model.to_pil(), path)
-        self.frames.append(path)
+        self.pictures.append(path)
         self._save_palette(report)
         self._flush(report)
         self.backups.save(report.done, self.snapshot(report.done))
@@ -105,10 +106,12 @@ class RunWriter:
             save_loss_graph(self.columns, report.history.rows(0, report.done), self.paths.named("_losses.png"))
 
     def _save_palette(self, report: StepReport) -> None:
-        """``show_palette``: the Limited Palette swatch beside the frames (``<base>_palette.png``)."""
-        swatch = getattr(report.model, "palette_swatch", None)
-        if self.settings.show_palette and swatch is not None:
-            save_png(swatch(), self.paths.named("_palette.png"))
+        """``show_palette``: the Limited Palette swatch beside the pictures (``<base>_palette.png``)."""
+        if not self.settings.show_palette:
+            return
+        swatch = report.model.palette_swatch()
+        if swatch is not None:
+            save_png(swatch, self.paths.named("_palette.png"))
 
     def _flush(self, report: StepReport) -> None:
         self.csv.append(self._flushed, report.history.rows(self._flushed, report.done))

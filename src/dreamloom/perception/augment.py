@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from kornia.geometry.transform import get_perspective_transform
 
-from dreamloom.perception.draws import normal, uniform
+from dreamloom.draws import normal, uniform
 
 __all__ = ["AugmentParams", "sample_augmentations", "apply_augmentations", "augment", "jitter_colour"]
 

@@ -8,7 +8,6 @@ area averaging when downscaling (pytti used ``adaptive_avg_pool2d``) and bilinea
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
@@ -16,31 +15,20 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import roi_align
 
+from dreamloom.draws import normal, uniform
 from dreamloom.errors import SettingsError
-from dreamloom.perception.draws import normal, uniform
+from dreamloom.settings.choices import BorderMode
 
 __all__ = ["BorderMode", "CutoutSettings", "CutoutParams", "sample_cutouts", "apply_cutouts", "pad_image"]
 
 
-class BorderMode(enum.Enum):
-    """How cutouts that reach past the image edge are filled (pytti's ``border_mode``)."""
-
-    CLAMP = "clamp"  # offsets are clamped so cutouts stay inside the image
-    MIRROR = "mirror"  # reflect without repeating the edge pixel
-    WRAP = "wrap"  # the image tiles periodically
-    BLACK = "black"  # zeros outside the image
-    SMEAR = "smear"  # the edge pixel repeats
-
-    @classmethod
-    def parse(cls, value: str | BorderMode) -> BorderMode:
-        """Accept pytti's spellings (any case) at the settings edge."""
-        if isinstance(value, BorderMode):
-            return value
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            names = ", ".join(m.value for m in cls)
-            raise SettingsError(f"border_mode: unknown value {value!r}; use one of {names}") from None
+def _border_mode(value: BorderMode | str) -> BorderMode:
+    """The border mode ``value`` names in any capitalisation; anything else is a SettingsError."""
+    try:
+        return BorderMode(BorderMode.lookup(value))
+    except ValueError:
+        names = ", ".join(member.value for member in BorderMode)
+        raise SettingsError(f"border_mode: unknown value {value!r}; use one of {names}") from None
 
 
 @dataclass(frozen=True)
@@ -55,7 +43,7 @@ class CutoutSettings:
     gradient_accumulation_steps: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "border_mode", BorderMode.parse(self.border_mode))
+        object.__setattr__(self, "border_mode", _border_mode(self.border_mode))
         steps = self.gradient_accumulation_steps
         if self.cutouts < 1 or steps < 1 or self.cutouts % steps:
             raise SettingsError(
@@ -117,7 +105,7 @@ def sample_cutouts(
     edges, as in pytti); in the other modes a cutout may overhang by at most ``min(border, size)``.
     Source: pytti-core ``Perceptor/cutouts/samplers.py`` (prompts-and-perceptors.md §4.3).
     """
-    mode = BorderMode.parse(border_mode)
+    mode = _border_mode(border_mode)
     height, width = image_hw
     short = min(height, width)
     low = min(cut_size / short, 1.0)
@@ -169,7 +157,7 @@ def apply_cutouts(
     CPU, where a CPU generator drew them).
     Shape: image [1, 3, H, W] -> [N, 3, size, size].
     """
-    mode = BorderMode.parse(border_mode)
+    mode = _border_mode(border_mode)
     _, _, height, width = image.shape
     pad_x = pad_y = 0
     if mode is not BorderMode.CLAMP:

@@ -5,20 +5,19 @@ Its architecture is an open_clip model config (``assets/demo/dreamloom-demo.json
 ``open_clip.create_model(name, pretrained=<file>)`` path the real CLIP models use. The config carries no
 ``preprocess_cfg``: open_clip 3.3 passes every key of a registered config to the model constructor, so the
 demo is trained with open_clip's default preprocessing (OpenAI CLIP mean and std), which ``create_model``
-attaches as ``model.visual.preprocess_cfg`` as it does for every model. ``scripts/train_demo_perceptor.py``
-retrains it.
+attaches as ``model.visual.preprocess_cfg`` as it does for every model. Training and evaluating it live
+apart, in the ``dreamloom_train`` package (``python -m dreamloom_train.train``), which this package never
+imports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import open_clip
 import torch
 
 from dreamloom.errors import WeightsError
-from dreamloom.perception.synthetic_captions import Probe
 
 DEMO_MODEL_NAME = "dreamloom-demo"
 _ASSETS = Path(__file__).resolve().parent.parent / "assets" / "demo"
@@ -46,32 +45,9 @@ def create_demo_model(device: torch.device, dtype: torch.dtype) -> torch.nn.Modu
     if not weights.is_file():
         raise WeightsError(
             f"demo perceptor weights are missing at {weights}; reinstall dreamloom or retrain them with "
-            "`python scripts/train_demo_perceptor.py`"
+            "`python -m dreamloom_train.train`"
         )
     register_demo_model()
     model = open_clip.create_model(DEMO_MODEL_NAME, pretrained=str(weights), device=device)
     return model.to(dtype=dtype).eval()
 
-
-def normalise(images: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
-    """Apply the model's own preprocessing mean and std to pictures in [0, 1].
-
-    Shape: [N, 3, H, W] -> [N, 3, H, W].
-    """
-    cfg = model.visual.preprocess_cfg
-    mean = torch.tensor(cfg["mean"], device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(cfg["std"], device=images.device, dtype=images.dtype).view(1, 3, 1, 1)
-    return (images - mean) / std
-
-
-@torch.no_grad()
-def zero_shot_accuracy(
-    model: torch.nn.Module, tokenizer: Callable[[list[str]], torch.Tensor], probe: Probe
-) -> float:
-    """Fraction of the probe's pictures whose most similar prompt is the right one (CLIP zero-shot)."""
-    param = next(model.parameters())
-    images = normalise(probe.images.to(param.device, param.dtype), model)
-    image_embeds = model.encode_image(images, normalize=True)
-    text_embeds = model.encode_text(tokenizer(probe.prompts).to(param.device), normalize=True)
-    guesses = (image_embeds @ text_embeds.T).argmax(dim=1).cpu()
-    return float((guesses == probe.labels).double().mean())

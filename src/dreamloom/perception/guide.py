@@ -5,7 +5,7 @@ micro-batches, each with fresh cutouts and one backward)::
 
     draws = guide.micro_batches(generator, image_hw)       # all randomness of the step, drawn first
     for micro_batch in draws:
-        terms = guide.losses_for(image, micro_batch, scene_index, env)
+        terms = guide.losses_for(image, micro_batch, scene_index, env)   # or scene_losses(…, blend, …)
         loss = sum(term.weighted for term in terms) / len(draws)   # + image losses / len(draws)
         loss.backward(retain_graph=True)                   # or decode the image again per micro-batch
 
@@ -25,6 +25,9 @@ import torch.nn.functional as F
 
 from dreamloom.dsl.tree import Mask, MaskKind, Prompt, Scene, SourceKind
 from dreamloom.errors import InputFileError, PromptError
+from dreamloom.images.pictures import picture_to_tensor
+from dreamloom.plan.timeline import SceneBlend
+from dreamloom.settings.choices import InterpolationMode
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.cutouts import CutoutSettings
 from dreamloom.perception.image_prompts import (
@@ -33,7 +36,7 @@ from dreamloom.perception.image_prompts import (
     embed_image_prompt,
     image_prompt_distances,
 )
-from dreamloom.sources import image_to_tensor, load_image
+from dreamloom.sources import load_image
 from dreamloom.perception.masks import ImageMask, MaskInput, PositionalMask, SemanticMask, VideoMask
 from dreamloom.perception.prompt_loss import prompt_loss, spherical_distance
 from dreamloom.perception.views import PerceptorDraw, draw_views, embed_views
@@ -50,6 +53,10 @@ class LossTerm:
     label: str
     weighted: torch.Tensor
     raw: torch.Tensor
+
+    def scaled(self, factor: float) -> LossTerm:
+        """The same term with its weighted loss scaled (a scene fading in or out)."""
+        return LossTerm(self.label, factor * self.weighted, self.raw)
 
 
 @dataclass(frozen=True)
@@ -70,9 +77,15 @@ def _scalar(expression_value: float | tuple[float, ...]) -> float:
 class SemanticGuide:
     """Scores an image against the prompts of a scene with ``perceptors`` (order = perceptor axis)."""
 
-    def __init__(self, perceptors: Sequence[Perceptor], settings: CutoutSettings) -> None:
+    def __init__(
+        self,
+        perceptors: Sequence[Perceptor],
+        settings: CutoutSettings,
+        interpolation: InterpolationMode = InterpolationMode.LOSS,
+    ) -> None:
         self.perceptors = list(perceptors)
         self.settings = settings
+        self.interpolation = interpolation
         self._texts: dict[str, list[torch.Tensor]] = {}
         self._scenes: list[list[_Ready]] = []
 
@@ -85,7 +98,7 @@ class SemanticGuide:
         return self._texts[text]
 
     def _image_target(self, prompt: Prompt, generator: torch.Generator) -> ImageTarget:
-        picture = image_to_tensor(load_image(prompt.source, f"prompt {prompt.original!r}"))[None]
+        picture = picture_to_tensor(load_image(prompt.source, f"prompt {prompt.original!r}")).contiguous()
         return embed_image_prompt(picture, self.perceptors, self.settings, generator)
 
     def _mask(self, prompt: Prompt, mask: Mask | None) -> PromptMask | None:
@@ -99,7 +112,8 @@ class SemanticGuide:
             if not Path(str(mask.path)).expanduser().is_file():
                 raise InputFileError(f"prompt {prompt.original!r}: the video mask {mask.path} does not exist")
             return VideoMask(str(mask.path), inverted=mask.inverted)
-        picture = image_to_tensor(load_image(str(mask.path), f"prompt {prompt.original!r}", mode="L"))
+        grey = load_image(str(mask.path), f"prompt {prompt.original!r}", mode="L")
+        picture = picture_to_tensor(grey)[0, 0].contiguous()
         return ImageMask(picture, inverted=mask.inverted)
 
     def _ready(self, prompt: Prompt, generator: torch.Generator) -> _Ready:
@@ -140,22 +154,24 @@ class SemanticGuide:
         scene_index: int,
         env: Mapping[str, float],
     ) -> list[LossTerm]:
-        """Loss terms of scene ``scene_index`` for one micro-batch. Shape: image [1, 3, H, W] in [0, 1]."""
-        return self.blended_losses(image, draws, [(scene_index, None)], env)[0]
+        """Loss terms of scene ``scene_index`` alone for one micro-batch. Shape: image [1, 3, H, W] in [0, 1]."""
+        return self.scene_losses(image, draws, SceneBlend(scene_index), env)[0][1]
 
-    def blended_losses(
+    def scene_losses(
         self,
         image: torch.Tensor,
         draws: Sequence[PerceptorDraw],
-        scenes: Sequence[tuple[int, tuple[int, float] | None]],
+        blend: SceneBlend,
         env: Mapping[str, float],
-    ) -> list[list[LossTerm]]:
-        """Loss terms of several scenes on the same cutouts, embedded once (scene transitions).
+    ) -> list[tuple[int, list[LossTerm]]]:
+        """Loss terms of the scenes of ``blend`` on the same cutouts, embedded once, as (scene, terms) pairs.
 
-        Each entry is ``(scene_index, toward)``. With ``toward = (previous_scene, τ)`` every positive text
-        prompt's target becomes ``(1 − τ)·m + τ·t``, where ``m`` is the mean text embedding of the previous
-        scene's positive prompts: the blend in CLIP space that the settings documentation describes.
-        Negative text prompts keep their own target and their weight ramps in by τ.
+        Outside a transition: the scene's terms. In a transition, ``interpolation_mode`` decides:
+        ``loss`` (pytti) scales the scene's weighted terms by τ and the previous scene's by 1 − τ;
+        ``embedding`` scores the scene alone with every positive text prompt's target moved to
+        ``(1 − τ)·m + τ·t``, where ``m`` is the mean text embedding of the previous scene's positive
+        prompts (the blend in CLIP space the settings documentation describes); negative text prompts keep
+        their own target and their weight ramps in by τ.
         """
         embeddings = [
             embed_views(image.to(p.device), draw, p, self.settings) for p, draw in zip(self.perceptors, draws)
@@ -166,11 +182,18 @@ class SemanticGuide:
             embeddings=[e.detach() for e in embeddings],
             device=embeddings[0].device,
         )
-        results = []
-        for scene_index, toward in scenes:
-            blend = None if toward is None else (self._scene_text_mean(toward[0], env), toward[1])
-            results.append([self._term(r, embeddings, draws, inputs, env, blend) for r in self._scenes[scene_index]])
-        return results
+
+        def terms(scene: int, toward: tuple[list[torch.Tensor] | None, float] | None = None) -> list[LossTerm]:
+            return [self._term(r, embeddings, draws, inputs, env, toward) for r in self._scenes[scene]]
+
+        if blend.previous is None:
+            return [(blend.scene, terms(blend.scene))]
+        if self.interpolation is InterpolationMode.EMBEDDING:
+            return [(blend.scene, terms(blend.scene, (self._scene_text_mean(blend.previous, env), blend.tau)))]
+        return [
+            (blend.scene, [term.scaled(blend.tau) for term in terms(blend.scene)]),
+            (blend.previous, [term.scaled(1.0 - blend.tau) for term in terms(blend.previous)]),
+        ]
 
     def _scene_text_mean(self, scene_index: int, env: Mapping[str, float]) -> list[torch.Tensor] | None:
         """Per perceptor, the mean unit embedding of a scene's text prompts with positive weight (or None)."""

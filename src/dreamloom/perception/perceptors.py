@@ -2,8 +2,9 @@
 
 Accepted names: pytti's flags (``ViTB32`` … ``RN50x64``, the OpenAI CLIP models as open_clip's
 ``-quickgelu`` architectures with tag ``openai``), any open_clip ``MODEL/PRETRAINED`` pair, and ``demo``
-(dreamloom's bundled model). Loading runs small stages: resolve the spec, ensure the weights file, build
-the architecture, load the file, wrap it frozen in a :class:`Perceptor`.
+(dreamloom's bundled model). Loading runs small stages: resolve the spec, ensure the weights through the
+weights registry (whose entries are named ``MODEL/PRETRAINED``), build the architecture, load the file,
+wrap it frozen in a :class:`Perceptor`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import torch
 from safetensors import SafetensorError
 
 from dreamloom.errors import SettingsError, WeightsError
+from dreamloom.models.install import ensure_entry
+from dreamloom.models.registry import get_entry
 from dreamloom.perception.adapter import Perceptor
-from dreamloom.perception.clip_weights import ensure_weights
 from dreamloom.perception.fast_attention import accelerate_attention
+from dreamloom.settings.perceptor_flags import OPENAI_TAG, PYTTI_PERCEPTOR_FLAGS
 
 __all__ = [
-    "PYTTI_FLAGS",
     "DEMO_NAME",
     "PerceptorSpec",
     "list_perceptors",
@@ -31,21 +33,7 @@ __all__ = [
     "load_perceptors",
 ]
 
-OPENAI_TAG = "openai"
 DEMO_NAME = "demo"
-
-#: pytti's flags in pytti's load order (prompts-and-perceptors.md §8) → open_clip architectures.
-PYTTI_FLAGS: dict[str, str] = {
-    "RN50": "RN50-quickgelu",
-    "RN101": "RN101-quickgelu",
-    "RN50x4": "RN50x4-quickgelu",
-    "RN50x16": "RN50x16-quickgelu",
-    "RN50x64": "RN50x64-quickgelu",
-    "ViTB32": "ViT-B-32-quickgelu",
-    "ViTB16": "ViT-B-16-quickgelu",
-    "ViTL14": "ViT-L-14-quickgelu",
-    "ViTL14_336px": "ViT-L-14-336-quickgelu",
-}
 
 
 @dataclass(frozen=True)
@@ -59,13 +47,15 @@ class PerceptorSpec:
 
 def list_perceptors() -> list[str]:
     """The short names: pytti's flags and ``demo`` (any open_clip ``MODEL/PRETRAINED`` also works)."""
-    return [*PYTTI_FLAGS, DEMO_NAME]
+    return [*PYTTI_PERCEPTOR_FLAGS, DEMO_NAME]
 
 
 def _unknown(name: str, known: list[str], what: str) -> SettingsError:
     close = difflib.get_close_matches(name, known, n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return SettingsError(f"perceptors: unknown {what} {name!r}.{hint} See `open_clip.list_pretrained()`.")
+    return SettingsError(
+        f"perceptors: unknown {what} {name!r}.{hint} `dreamloom models list --family perceptor` lists them."
+    )
 
 
 def resolve_perceptor(name: str) -> PerceptorSpec:
@@ -76,8 +66,8 @@ def resolve_perceptor(name: str) -> PerceptorSpec:
 
         register_demo_model()
         return PerceptorSpec(name=name, model=DEMO_MODEL_NAME, pretrained=None)
-    if name in PYTTI_FLAGS:
-        return PerceptorSpec(name=name, model=PYTTI_FLAGS[name], pretrained=OPENAI_TAG)
+    if name in PYTTI_PERCEPTOR_FLAGS:
+        return PerceptorSpec(name=name, model=PYTTI_PERCEPTOR_FLAGS[name], pretrained=OPENAI_TAG)
     if "/" not in name:
         raise _unknown(name, list_perceptors(), "perceptor (use a pytti flag, `demo` or MODEL/PRETRAINED)")
     model, _, tag = name.partition("/")
@@ -102,9 +92,10 @@ def _build(spec: PerceptorSpec, checkpoint: Path, device: torch.device) -> torch
         ) from None
 
 
-def _wrap(spec: PerceptorSpec, model: torch.nn.Module, precision: torch.dtype) -> Perceptor:
-    """Adapter with the weights' own preprocessing (mean/std from open_clip's table, else the model's) and
-    the faster self-attention (same parameters, same outputs)."""
+def wrap_perceptor(spec: PerceptorSpec, model: torch.nn.Module, precision: torch.dtype) -> Perceptor:
+    """A built open_clip model as the loader hands it out: the adapter with the weights' own preprocessing
+    (mean/std from open_clip's table, else the model's) and the faster self-attention (same parameters,
+    same outputs). The benchmarks and tests wrap random-weight architectures with it."""
     accelerate_attention(model)
     tag_cfg = open_clip.get_pretrained_cfg(spec.model, spec.pretrained or "")
     model_cfg = getattr(model.visual, "preprocess_cfg", {})
@@ -125,7 +116,7 @@ def _load_demo(spec: PerceptorSpec, device: torch.device, precision: torch.dtype
     """The bundled model; its own module knows where its weights are shipped."""
     from dreamloom.perception.demo_model import create_demo_model
 
-    return _wrap(spec, create_demo_model(device, torch.float32), precision)
+    return wrap_perceptor(spec, create_demo_model(device, torch.float32), precision)
 
 
 def load_perceptor(
@@ -135,8 +126,9 @@ def load_perceptor(
     precision: torch.dtype = torch.float32,
     cache_dir: Path,
     offline: bool = False,
+    progress: bool = True,
 ) -> Perceptor:
-    """Load one perceptor frozen and in eval mode; weights are cached under ``cache_dir``.
+    """Load one perceptor frozen and in eval mode; weights are cached under ``cache_dir`` (models_parent_dir).
 
     A missing file when ``offline`` (or ``HF_HUB_OFFLINE=1``, or when the download fails) raises one
     WeightsError naming the model, the expected file and where to put it.
@@ -144,8 +136,9 @@ def load_perceptor(
     spec = resolve_perceptor(name)
     if spec.pretrained is None:
         return _load_demo(spec, device, precision)
-    checkpoint = ensure_weights(spec.model, spec.pretrained, cache_dir, offline=offline)
-    return _wrap(spec, _build(spec, checkpoint, device), precision)
+    entry = get_entry(f"{spec.model}/{spec.pretrained}")
+    checkpoint = ensure_entry(entry, cache_dir, allow_download=not offline, progress=progress)
+    return wrap_perceptor(spec, _build(spec, checkpoint, device), precision)
 
 
 def load_perceptors(
@@ -155,12 +148,15 @@ def load_perceptors(
     precision: torch.dtype = torch.float32,
     cache_dir: Path,
     offline: bool = False,
+    progress: bool = True,
 ) -> list[Perceptor]:
     """Load several perceptors in the order given (the order of the loss's perceptor axis)."""
     if not names:
         raise SettingsError("perceptors: select at least one perceptor (e.g. ViTB32: true, or demo)")
     specs = [resolve_perceptor(name) for name in names]
     return [
-        load_perceptor(spec.name, device=device, precision=precision, cache_dir=cache_dir, offline=offline)
+        load_perceptor(
+            spec.name, device=device, precision=precision, cache_dir=cache_dir, offline=offline, progress=progress
+        )
         for spec in specs
     ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from dreamloom.losses.weighting import apply_weight
+
 __all__ = ["spherical_distance", "prompt_loss"]
 
 
@@ -31,17 +33,13 @@ def prompt_loss(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Weighted loss and raw mean distance of one prompt over M cutouts (all perceptors).
 
-    With ``w = mask_weights·weight``, ``σ = sign(w)``, ``x = σ·(d + offset)`` and
-    ``stops = max(mask_stops + min(σ, 0), stop)``, the value is ``mean(|w|·x)`` and the gradient is that of
-    ``mean(|w|·max(x, stops))``: a cutout pulls (or, for a negative weight, pushes) only while its signed
-    distance is above its stop. Shape: distance [M] -> (scalar, scalar).
+    With ``w = mask_weights·weight``, ``σ = sign(w)`` and ``stops = max(mask_stops + min(σ, 0), stop)``, this
+    is :func:`~dreamloom.losses.weighting.apply_weight` of ``d + offset`` averaged over the cutouts: a cutout
+    pulls (or, for a negative weight, pushes) only while its signed distance is above its stop.
+    Shape: distance [M] -> (scalar, scalar).
     """
     raw = distance + offset
     w = torch.as_tensor(mask_weights, dtype=raw.dtype, device=raw.device) * weight
-    sign = w.sign()
-    signed = sign * raw
-    stops = torch.clamp(torch.as_tensor(mask_stops, dtype=raw.dtype, device=raw.device) + sign.clamp(max=0), min=stop)
-    value = w.abs() * signed
-    gradient_path = w.abs() * torch.maximum(signed, stops)
-    loss = gradient_path + (value - gradient_path).detach()
+    mask_floor = torch.as_tensor(mask_stops, dtype=raw.dtype, device=raw.device) + w.sign().clamp(max=0)
+    loss = apply_weight(raw, w, torch.clamp(mask_floor, min=stop))
     return loss.mean(), raw.mean().detach()

@@ -81,11 +81,13 @@ class InfillMode(Choice):
 
 
 class BorderMode(Choice):
-    CLAMP = "clamp"
-    MIRROR = "mirror"
-    WRAP = "wrap"
-    BLACK = "black"
-    SMEAR = "smear"
+    """How cutouts that reach past the image edge are filled (pytti's ``border_mode``)."""
+
+    CLAMP = "clamp"  # offsets are clamped so cutouts stay inside the image
+    MIRROR = "mirror"  # reflect without repeating the edge pixel
+    WRAP = "wrap"  # the image tiles periodically
+    BLACK = "black"  # zeros outside the image
+    SMEAR = "smear"  # the edge pixel repeats
 
 
 class Precision(Choice):
@@ -98,3 +100,19 @@ class Precision(Choice):
 class InterpolationMode(Choice):
     LOSS = "loss"
     EMBEDDING = "embedding"
+
+
+class VideoFormat(Choice):
+    """The video an animated run ends with (``off`` writes none)."""
+
+    OFF = "off"
+    MP4 = "mp4"
+    GIF = "gif"
+    WEBM = "webm"
+
+    @classmethod
+    def lookup(cls, raw: object) -> object:
+        """YAML reads an unquoted ``off`` as false."""
+        if raw is False or raw is None:
+            return cls.OFF.value
+        return super().lookup(raw)

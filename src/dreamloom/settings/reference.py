@@ -19,8 +19,8 @@ HEADER = """# Settings reference
 
 Generated from dreamloom's schema (`python -m dreamloom.settings.reference > docs/settings.md`).
 Every pytti-core setting is accepted with pytti's spelling and default; dreamloom's own additions are
-`perceptors`, `precision`, `output_dir`, `backup_dir` and `interpolation_mode`. Expression settings accept
-numbers or expression text (see docs/scene-language.md). Accepted misspellings: {aliases}.
+`perceptors`, `precision`, `output_dir`, `backup_dir`, `video_format`, `video_crf` and `interpolation_mode`.
+Expression settings accept numbers or expression text (see docs/scene-language.md). Accepted misspellings: {aliases}.
 
 | setting | default | allowed | meaning |
 |---|---|---|---|

@@ -21,21 +21,10 @@ from dreamloom.settings.choices import (
     InterpolationMode,
     Precision,
     SamplingMode,
+    VideoFormat,
     VqganModel,
 )
-
-# pytti's perceptor flags in pytti's load order (which fixes the order of the perceptor axis).
-PYTTI_PERCEPTOR_FLAGS = (
-    "RN50",
-    "RN101",
-    "RN50x4",
-    "RN50x16",
-    "RN50x64",
-    "ViTB32",
-    "ViTB16",
-    "ViTL14",
-    "ViTL14_336px",
-)
+from dreamloom.settings.perceptor_flags import PYTTI_PERCEPTOR_FLAGS
 
 
 def _expression_text(value: Any) -> Any:
@@ -181,6 +170,8 @@ class Settings(BaseModel):
     use_tensorboard: bool = Field(default=False, description="Log losses and images to TensorBoard (if installed).")
     output_dir: str = Field(default="images_out", description="Folder under which `file_namespace` folders are made.")
     backup_dir: str = Field(default="backup", description="Folder under which backups are kept per `file_namespace`.")
+    video_format: Annotated[VideoFormat, _choice(VideoFormat)] = Field(default=VideoFormat.MP4, description="Animations: the video written from the frames at the end (`<base>.mp4`, `.gif` or `.webm`, with `input_audio` as its sound); off writes none.")
+    video_crf: int = Field(default=18, ge=0, le=51, description="Video quality (constant rate factor) of mp4 and webm: lower is better and larger; 18 looks lossless to most eyes.")
 
     # --- Perceptors ------------------------------------------------------------------------------------
     ViTB32: bool = Field(default=True, description="Use OpenAI CLIP ViT-B/32.")

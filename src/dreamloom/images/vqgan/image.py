@@ -17,13 +17,14 @@ from collections.abc import Callable
 import torch
 from PIL import Image
 
+from dreamloom.draws import integers
 from dreamloom.errors import SettingsError
-from dreamloom.images.base import DirectLoss
 from dreamloom.images.ema import EMAImage
 from dreamloom.images.grad_tricks import clamp_with_grad
 from dreamloom.images.pictures import picture_to_tensor
 from dreamloom.images.vqgan.network import VQGAN
 from dreamloom.images.vqgan.quantize import vector_quantize
+from dreamloom.losses.latent import latent_loss
 
 
 class VQGANImage(EMAImage):
@@ -35,7 +36,6 @@ class VQGANImage(EMAImage):
 
     default_lr = 0.1
     latent_strength = 1.0
-    direct_loss = DirectLoss.LATENT
 
     def __init__(
         self, network: VQGAN, width: int, height: int, pixel_size: int = 1, ema_decay: float = 0.99
@@ -92,7 +92,23 @@ class VQGANImage(EMAImage):
         """
         height, width = self.output_size
         pixels = picture_to_tensor(image, (width, height), device=self.tensor.device, dtype=self.tensor.dtype)
+        return self.latent_of_pixels(pixels)
+
+    @torch.no_grad()
+    def latent_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """The quantised latent of a picture already at this model's size, values in [0, 1].
+
+        Shape: [1, 3, H, W] -> [1, D, h, w]
+        """
         return self.network.encode(pixels * 2 - 1)
+
+    def direct_loss(self, target: Image.Image, mask: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """pytti's latent loss: the latent term reaches the parameter directly, the pixel term through the
+        decoded picture."""
+        height, width = self.output_size
+        pixels = picture_to_tensor(target, (width, height), device=self.tensor.device, dtype=torch.float32)
+        target_latent = self.latent_of_image(target)
+        return lambda decoded: latent_loss(self.get_latent(), target_latent, decoded, pixels, mask)
 
     @torch.no_grad()
     def encode_image(self, image: Image.Image) -> None:
@@ -100,10 +116,23 @@ class VQGANImage(EMAImage):
         self.reset_average()
 
     @torch.no_grad()
+    def warp_state(self, warp: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Warp the displayed picture and re-encode it, resetting the average (pytti's fallback, §2.2).
+
+        The picture stays in floating point: pytti's 8-bit round trip truncates, darkening every frame by
+        half a level on average. Motion is in output pixels.
+
+        Shape: warp [1, 3, H, W] -> [1, 3, H, W]
+        """
+        latent = self.latent_of_pixels(warp(self.decode()).clamp(0, 1))
+        self.tensor.copy_(latent.permute(0, 2, 3, 1))
+        self.reset_average()
+
+    @torch.no_grad()
     def encode_random(self, generator: torch.Generator) -> None:
         """Every token a codebook vector drawn uniformly from all codes (pytti ``rand_latent``)."""
         codebook = self.network.codebook
         count = self.tensor.shape[1] * self.tensor.shape[2]
-        indices = torch.randint(codebook.shape[0], (count,), generator=generator, device=generator.device)
-        self.tensor.copy_(codebook[indices.to(codebook.device)].reshape(self.tensor.shape))
+        indices = integers(generator, codebook.shape[0], (count,), codebook.device)
+        self.tensor.copy_(codebook[indices].reshape(self.tensor.shape))
         self.reset_average()

@@ -17,8 +17,8 @@ from dreamloom.images.vqgan.network import VQGAN
 from dreamloom.images.vqgan.registry import get_spec
 from dreamloom.images.vqgan.spec import VQGANSpec
 from dreamloom.models.checkpoints import read_state_dict
-from dreamloom.models.fetch import ensure_file
-from dreamloom.models.registry import get_file
+from dreamloom.models.install import ensure_entry
+from dreamloom.models.registry import get_entry
 
 _ROOTS = ("encoder.", "decoder.", "quantize.", "quant_conv.", "post_quant_conv.")
 _SHOWN = 5
@@ -36,7 +36,7 @@ def load_vqgan(
     spec = get_spec(name)
     if spec.weights is None:
         raise WeightsError(f"VQGAN model {spec.name!r} has no registered weights")
-    path = ensure_file(get_file(spec.weights), models_parent_dir, allow_download=allow_download, progress=progress)
+    path = ensure_entry(get_entry(spec.weights), models_parent_dir, allow_download=allow_download, progress=progress)
     return load_network(spec, path, device=device)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dreamloom.draws import uniform
 from dreamloom.images.grad_tricks import replace_grad
 
 
@@ -77,7 +78,7 @@ class GumbelQuantizer(nn.Module):
     def forward(self, z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         logits = self.proj(z)
         if generator is not None:
-            uniform = torch.rand(logits.shape, generator=generator, device=generator.device)
-            gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)).clamp_min(1e-20))
+            noise = uniform(generator, tuple(logits.shape), generator.device)
+            gumbel = -torch.log(-torch.log(noise.clamp_min(1e-20)).clamp_min(1e-20))
             logits = logits + gumbel.to(logits)
         return self.codebook[logits.argmax(dim=1)].permute(0, 3, 1, 2)

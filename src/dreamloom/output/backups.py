@@ -1,7 +1,9 @@
-"""State backups for ``--resume``: image, optimiser and random state at a step, kept ``backups`` deep.
+"""State backups for ``--resume``: the run's named state at a step, kept ``backups`` deep.
 
 Files are ``<backup_dir>/<namespace>/<base>_<n>.bak`` (pytti's layout), written atomically and read with
-``weights_only=True`` so a backup can never execute code.
+``weights_only=True`` so a backup can never execute code. The payload is versioned: ``state`` is a dict of
+named parts (image, optimiser, generator, variables, one entry per frame hook), so later modules add their
+own parts without a new format; a format-1 backup (fixed fields) still loads.
 """
 
 from __future__ import annotations
@@ -18,19 +20,18 @@ from dreamloom.errors import DreamloomError
 from dreamloom.output.files import write_atomically
 from dreamloom.output.naming import run_index
 
-FORMAT = 1
+FORMAT = 2
+FIXED_FIELDS_FORMAT = 1  # image, optimizer and generator as top-level fields
 
 
 @dataclass(frozen=True)
 class Backup:
-    """What a run needs to continue exactly where it stopped."""
+    """What a run needs to continue exactly where it stopped: its step and seed, and the run's ``state``."""
 
     step: int
     base_name: str
     seed: int
-    image: dict[str, torch.Tensor]
-    optimizer: dict[str, Any]
-    generator: torch.Tensor
+    state: dict[str, Any]
 
 
 class BackupStore:
@@ -49,7 +50,8 @@ class BackupStore:
         if self.keep == 0 and not force:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        payload = {"format": FORMAT, **backup.__dict__}
+        payload = {"format": FORMAT, "step": backup.step, "base_name": backup.base_name, "seed": backup.seed,
+                   "state": backup.state}
         write_atomically(self.path(number), lambda temporary: torch.save(payload, temporary))
         if self.keep not in ("all", 0):
             for old in self.numbers()[: -int(self.keep)]:
@@ -81,8 +83,15 @@ def load_backup(path: Path, device: torch.device) -> Backup:
         payload = torch.load(path, map_location=device, weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
         raise DreamloomError(f"Backup {path} cannot be read ({type(error).__name__}). Delete it to resume from the one before.") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise DreamloomError(f"Backup {path} was not written by this version of dreamloom; start the run again without --resume.")
-    payload.pop("format")
-    payload["generator"] = payload["generator"].cpu()
-    return Backup(**payload)
+    version = payload.get("format") if isinstance(payload, dict) else None
+    if version == FIXED_FIELDS_FORMAT:
+        state = {name: payload[name] for name in ("image", "optimizer", "generator")}
+    elif version == FORMAT:
+        state = payload["state"]
+    else:
+        raise DreamloomError(
+            f"Backup {path} was written by another version of dreamloom (format {version!r}; this one reads "
+            f"{FIXED_FIELDS_FORMAT} and {FORMAT}); start the run again without --resume."
+        )
+    state["generator"] = state["generator"].cpu()
+    return Backup(payload["step"], payload["base_name"], payload["seed"], state)

@@ -1,4 +1,4 @@
-"""Where a global step falls: scene, step within the scene, time ``t``, frame boundaries, blend factor.
+"""Where a global step falls: scene, step within the scene, time ``t``, animation frame, scene blend.
 
 Formulas from pytti-core (animation-losses-outputs.md §1, prompts-and-perceptors.md §5):
 ``t = (i − P) / (S · fps)``; a frame boundary is ``i ≥ P`` and ``(i − P) mod S = 0``.
@@ -7,6 +7,18 @@ Formulas from pytti-core (animation-losses-outputs.md §1, prompts-and-perceptor
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SceneBlend:
+    """Which scenes judge a step: ``scene`` at weight ``tau``, and ``previous`` (if any) on its way out.
+
+    ``previous`` is None outside transitions; then ``tau`` is 1.
+    """
+
+    scene: int
+    previous: int | None = None
+    tau: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,12 +53,10 @@ class Timeline:
             return -1
         return (step - self.pre_animation_steps) // self.steps_per_frame
 
-    def blend_of(self, step: int) -> float:
-        """Weight of the current scene during a scene transition, τ in [0, 1] (1 = fully this scene).
-
-        The first scene has no predecessor, so it is always 1.
-        """
+    def blend_of(self, step: int) -> SceneBlend:
+        """The scenes of a step: during the first ``interpolation_steps`` of a scene after the first, the
+        new scene ramps in with τ = stage / interpolation_steps while the previous one fades out."""
         scene, stage = self.scene_of(step)
         if scene == 0 or stage >= self.interpolation_steps:
-            return 1.0
-        return stage / self.interpolation_steps
+            return SceneBlend(scene)
+        return SceneBlend(scene, scene - 1, stage / self.interpolation_steps)

@@ -12,7 +12,7 @@ from dreamloom.dsl.expressions import Expression, compile_expression
 from dreamloom.dsl.grammar import parse_scenes
 from dreamloom.dsl.loss_strings import parse_direct_image_prompts, parse_weight_setting
 from dreamloom.dsl.tree import Prompt, Scene, WeightSpec
-from dreamloom.engine.timeline import Timeline
+from dreamloom.plan.timeline import Timeline
 from dreamloom.errors import PromptError, SettingsError
 from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings

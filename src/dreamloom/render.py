@@ -1,4 +1,4 @@
-"""``render(settings)``: settings → plan → models → optimisation loop → files.
+"""``render(settings)``: settings → plan → run (engine) → files (output); the top of the pipeline.
 
 Every check that can fail on user input (prompts, expressions, files, output folders, weights) runs before
 the first step, so a mistake costs seconds, not a half-finished run.
@@ -12,17 +12,13 @@ from pathlib import Path
 
 import torch
 
-from dreamloom.engine.backups import Backup, BackupStore, latest_run, load_backup
-from dreamloom.engine.device import resolve_device, resolve_precision
+from dreamloom.version import __version__
+from dreamloom.engine.device import resolve_device
+from dreamloom.engine.frames import StepReport
 from dreamloom.engine.interrupts import StepBoundaryInterrupt
-from dreamloom.engine.image_terms import build_image_terms, resolve_size
-from dreamloom.engine.loop import Optimisation, StepReport
-from dreamloom.engine.semantic import build_semantic
-from dreamloom.engine.terms import ImageLossTerm, SemanticLosses
-from dreamloom import __version__
+from dreamloom.engine.run import build_run
 from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
-from dreamloom.images.base import ImageModel
-from dreamloom.images.factory import build_image_model
+from dreamloom.output.backups import Backup, BackupStore, latest_run, load_backup
 from dreamloom.output.files import ensure_writable_folder
 from dreamloom.output.naming import next_base_name
 from dreamloom.output.run_writer import RunPaths, RunWriter
@@ -30,7 +26,7 @@ from dreamloom.plan import Plan, build_plan
 from dreamloom.settings.dump import settings_to_yaml
 from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
-from dreamloom.sources import downloads_once, load_image
+from dreamloom.sources import downloads_once
 
 log = logging.getLogger("dreamloom")
 
@@ -41,11 +37,11 @@ class RenderResult:
 
     base_name: str
     folder: Path
-    frames: list[Path]
+    pictures: list[Path]
 
     @property
-    def final_frame(self) -> Path:
-        return self.frames[-1]
+    def final_picture(self) -> Path:
+        return self.pictures[-1]
 
 
 def check_supported(settings: Settings) -> None:
@@ -95,66 +91,26 @@ def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup
     return backup
 
 
-def build_optimisation(
-    plan: Plan,
-    model: ImageModel,
-    semantic: SemanticLosses | None,
-    image_terms: list[ImageLossTerm],
-    generator: torch.Generator,
-) -> Optimisation:
-    """The optimisation loop of a plan, with the model's default learning rate when the setting is null."""
-    settings = plan.settings
-    return Optimisation(
-        model,
-        semantic,
-        image_terms,
-        plan.timeline,
-        learning_rate=settings.learning_rate or model.default_lr,
-        reset_lr_each_frame=settings.reset_lr_each_frame,
-        generator=generator,
-        variables=lambda step: {"t": plan.timeline.time_of(step)},
-    )
-
-
 def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None, progress: bool) -> RenderResult:
     settings = plan.settings
     assert settings.seed is not None
-    init_picture = load_image(settings.init_image, "init_image") if settings.init_image else None
-    width, height = resolve_size(settings, init_picture)
-    precision = resolve_precision(settings.precision, device)
-    semantic = build_semantic(plan, device, precision)
-
-    generator = torch.Generator().manual_seed(settings.seed)  # on the CPU: same draws on every device, no sync
-    model = build_image_model(settings, width, height, device)
-    if init_picture is not None:
-        model.encode_image(init_picture)
-    else:
-        model.encode_random(generator)
-    if settings.target_palette and hasattr(model, "fit_palette"):
-        model.fit_palette(load_image(settings.target_palette, "target_palette"))
-    if settings.lock_palette and hasattr(model, "lock_palette"):
-        model.lock_palette(True)
-    image_terms = build_image_terms(plan, model, init_picture)
-
-    optimisation = build_optimisation(plan, model, semantic, image_terms, generator)
+    run = build_run(plan, device)
     start = 0
     if backup is not None:
-        model.load_state_dict(backup.image)
-        optimisation.load_state(backup.optimizer)
-        generator.set_state(backup.generator)
+        run.load_state(backup.state)
         start = backup.step
     else:
         paths.named("_settings.yaml").write_text(settings_to_yaml(settings), encoding="utf-8")
 
     def snapshot(done: int) -> Backup:
-        return Backup(done, paths.base_name, settings.seed, model.state_dict(), optimisation.state(), generator.get_state())
+        return Backup(done, paths.base_name, settings.seed, run.state())
 
     writer = RunWriter(
         settings,
         paths,
         total_steps=plan.timeline.total_steps,
         scene_count=len(plan.scenes),
-        columns=optimisation.columns,
+        columns=run.optimiser.columns,
         device=device,
         snapshot=snapshot,
         start=start,
@@ -168,7 +124,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
     boundary = StepBoundaryInterrupt()
     try:
         with boundary.installed():
-            optimisation.run(start, [writer, remember, boundary])
+            run.run(start, [writer, remember, boundary])
     except KeyboardInterrupt:
         if not last:
             raise RenderInterrupted("Interrupted before the first step finished; nothing to resume.") from None
@@ -179,4 +135,4 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
         ) from None
     finally:
         writer.close()
-    return RenderResult(paths.base_name, paths.folder, writer.frames)
+    return RenderResult(paths.base_name, paths.folder, writer.pictures)

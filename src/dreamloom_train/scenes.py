@@ -1,4 +1,4 @@
-"""Captioned synthetic pictures (flat colours, shapes, two-colour splits, noise) for the demo perceptor.
+"""Synthetic scenes (flat colours, shapes, two-colour splits, noise) that the demo perceptor learns from.
 
 The demo perceptor is trained and tested on these: every picture is drawn from a :class:`Scene` (a few
 named facts plus the exact geometry), so the facts of any square window of it (a cutout) can be worked out

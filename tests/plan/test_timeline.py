@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dreamloom.engine.timeline import Timeline
+from dreamloom.plan.timeline import SceneBlend, Timeline
 
 
 def timeline(**changes) -> Timeline:
@@ -36,8 +36,9 @@ def test_scenes_and_total():
 
 def test_blend_ramps_in_the_new_scene_only():
     line = timeline()
-    assert line.blend_of(5) == 1.0  # the first scene has nothing to blend from
-    assert line.blend_of(100) == 0.0
-    assert line.blend_of(110) == pytest.approx(0.5)
-    assert line.blend_of(120) == 1.0
-    assert timeline(interpolation_steps=0).blend_of(100) == 1.0
+    assert line.blend_of(5) == SceneBlend(0)  # the first scene has nothing to blend from
+    assert line.blend_of(100) == SceneBlend(1, 0, 0.0)
+    assert line.blend_of(110) == SceneBlend(1, 0, 0.5)
+    assert line.blend_of(119) == SceneBlend(1, 0, 0.95)
+    assert line.blend_of(120) == SceneBlend(1)
+    assert timeline(interpolation_steps=0).blend_of(100) == SceneBlend(1)

@@ -1,4 +1,4 @@
-"""Captions for synthetic views, whether a caption is true of a view, and zero-shot probe sets.
+"""Captions for synthetic views, whether a caption is true of a view, and captioned batches of whole scenes.
 
 A caption asserts a few facts ("a red circle on the left" asserts colour=red, shape=circle,
 position=left). It is true of a view that has all of them, undecidable when it names a fact that is
@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from dreamloom.perception.synthetic import (
+from dreamloom_train.scenes import (
     COLOURS,
     POSITION_PHRASES,
     POSITIONS,
     SHAPES,
     Scene,
-    SceneKind,
     ViewFacts,
     render_scene,
     sample_scene,
@@ -164,45 +163,6 @@ def match(caption: Caption, view: ViewFacts) -> Match:
     if all(name in view.unclear for name, _ in missing):
         return Match.UNCLEAR
     return Match.FALSE
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A zero-shot test: pictures, the candidate prompts, and the index of the right prompt per picture."""
-
-    name: str
-    images: torch.Tensor
-    prompts: list[str]
-    labels: torch.Tensor
-
-
-_PROBES = {
-    "colour": (SceneKind.FLAT, "background", list(COLOURS), lambda c: c),
-    "object colour": (SceneKind.SHAPE, "colour", list(COLOURS), lambda c: f"{article(c)} {c} shape"),
-    "background": (SceneKind.SHAPE, "background", list(COLOURS), lambda c: f"{c} background"),
-    "shape": (SceneKind.SHAPE, "shape", list(SHAPES), noun),
-    "position": (SceneKind.SHAPE, "position", list(POSITIONS), lambda p: f"a shape {POSITION_PHRASES[p][0]}"),
-    "split": (SceneKind.SPLIT, "left", list(COLOURS), lambda c: f"{c} on the left"),
-}
-PROBE_NAMES: tuple[str, ...] = tuple(_PROBES)
-
-
-def make_probe(name: str, count: int, size: int, seed: int) -> Probe:
-    """Whole pictures of one kind, labelled by one fact, with one prompt per possible value.
-
-    Shape: images [count, 3, size, size].
-    """
-    kind, fact, values, prompt = _PROBES[name]
-    rng = np.random.default_rng(seed)
-    images, labels = [], []
-    while len(images) < count:
-        scene = sample_scene(rng, kind)
-        if fact == "left" and scene.axis != "x":
-            continue
-        facts = dict(view_facts(scene).facts)
-        images.append(render_scene(scene, size))
-        labels.append(values.index(facts[fact]))
-    return Probe(name, torch.stack(images), [prompt(v) for v in values], torch.tensor(labels))
 
 
 @dataclass(frozen=True)
