@@ -10,10 +10,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 
-from dreamloom import __version__
+from dreamloom.version import __version__
 from dreamloom.errors import DreamloomError, SettingsError
+
+if TYPE_CHECKING:
+    from dreamloom.settings.choices import VideoFormat
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -61,6 +65,18 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_settings_arguments(settings)
     settings.set_defaults(handler=_settings)
 
+    video = commands.add_parser("video", help="write a run's frames as a video (with its sound)", description="Encode RUN_FOLDER's frames (<base>_<n>.png, the newest run unless --base) as a video; fps and sound come from <base>_settings.yaml unless given here. Prints the video's path.")
+    video.add_argument("folder", metavar="RUN_FOLDER", help="the folder holding the frames, e.g. images_out/demo")
+    video.add_argument("--base", help="the run's base name, e.g. demo(1) (default: the run with the newest frame)")
+    video.add_argument("--fps", type=float, help="frames per second (default: frames_per_second of the run, else 12)")
+    video.add_argument("--crf", type=int, default=18, help="quality of mp4 and webm: 0 (lossless) to 51; lower is better (default 18)")
+    video.add_argument("--format", choices=["mp4", "gif", "webm"], help="container (default: from --output's suffix, else mp4)")
+    video.add_argument("--audio", metavar="FILE", help="sound for the video (default: input_audio of the run)")
+    video.add_argument("--audio-offset", type=float, metavar="S", help="seconds into the audio where the video starts (default: input_audio_offset with the run's audio, else 0)")
+    video.add_argument("--no-audio", action="store_true", help="leave the sound out")
+    video.add_argument("--output", metavar="PATH", help="where to write the video (default: RUN_FOLDER/<base>.<format>)")
+    video.set_defaults(handler=_video)
+
     from dreamloom.models.commands import add_models_parser
 
     add_models_parser(commands)
@@ -103,10 +119,54 @@ def _settings(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from dreamloom.engine.render import render
+    from dreamloom.render import render
 
     render(_load(args), resume=args.resume, progress=not args.quiet)
     return 0
+
+
+def _video(args: argparse.Namespace) -> int:
+    """Command-line values win; the run's settings file fills the rest (its offset only with its own audio)."""
+    from pathlib import Path
+
+    from dreamloom.output.run_frames import find_run_frames
+    from dreamloom.output.video import export_video
+
+    _check_video_options(args)
+    fmt = _video_format(args.format, args.output)
+    run = find_run_frames(Path(args.folder), args.base)
+    audio, offset = (Path(args.audio), 0.0) if args.audio else (run.audio, run.audio_offset)
+    if args.no_audio:
+        audio = None
+    elif audio is not None and args.audio is None and not audio.is_file():
+        raise SettingsError(f"The run's input_audio {audio} is not here (paths are relative to where the render ran); give --audio FILE or --no-audio.")
+    output = Path(args.output) if args.output else run.folder / f"{run.base_name}.{fmt.value}"
+    offset = offset if args.audio_offset is None else args.audio_offset
+    print(export_video(run.frames, output, fps=args.fps or run.fps, crf=args.crf, fmt=fmt, audio=audio, audio_offset=offset))
+    return 0
+
+
+def _check_video_options(args: argparse.Namespace) -> None:
+    """The numbers a video needs; argparse checks only that they parse."""
+    import math
+
+    if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):
+        raise SettingsError(f"--fps must be a number greater than 0, got {args.fps:g}.")
+    if not 0 <= args.crf <= 51:
+        raise SettingsError(f"--crf must be between 0 and 51, got {args.crf}.")
+    if args.audio_offset is not None and not (args.audio_offset >= 0 and math.isfinite(args.audio_offset)):
+        raise SettingsError(f"--audio-offset must be 0 or more seconds, got {args.audio_offset:g}.")
+
+
+def _video_format(name: str | None, output: str | None) -> VideoFormat:
+    """``--format``, else the format ``--output``'s suffix names, else mp4; the two must not disagree."""
+    from dreamloom.settings.choices import VideoFormat
+
+    suffix = os.path.splitext(output or "")[1].lstrip(".").lower()
+    implied = suffix if suffix in ("mp4", "gif", "webm") else None
+    if name and implied and name != implied:
+        raise SettingsError(f"--format {name} does not match --output {output}; make the suffix .{name} or drop --format.")
+    return VideoFormat(name or implied or "mp4")
 
 
 if __name__ == "__main__":
