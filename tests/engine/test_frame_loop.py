@@ -39,7 +39,7 @@ class Recorder(FrameHook):
         return {"frames_seen": torch.tensor(self.frames_seen)}
 
     def load_state(self, state: Mapping[str, Any]) -> None:
-        self.frames_seen = int(state["frames_seen"])
+        self.frames_seen = int(state.get("frames_seen", 0))
 
 
 class Beat(FrameHook):
@@ -163,3 +163,40 @@ def test_a_resumed_run_continues_exactly_where_an_uninterrupted_one_goes():
     resumed.load_state(snapshots[0])
     resumed.run(6, [])
     assert torch.equal(resumed.model.tensor, whole.model.tensor)
+
+
+def test_reports_give_each_steps_scene_frame_and_t_and_the_history_has_one_row_per_step():
+    run = run_with(scenes=" || ", steps_per_scene=6, pre_animation_steps=2, steps_per_frame=4)
+    reports = []
+    run.run(0, [reports.append])
+    assert [(r.done, r.scene, r.frame) for r in reports] == [
+        (1, 0, -1), (2, 0, -1), (3, 0, 0), (4, 0, 0), (5, 0, 0), (6, 0, 0),
+        (7, 1, 1), (8, 1, 1), (9, 1, 1), (10, 1, 1), (11, 1, 2), (12, 1, 2)]
+    assert [r.t for r in reports] == pytest.approx([(step - 2) / 8 for step in range(12)])
+    smoothing = [row[0] for row in run.optimiser.history.rows(0, 12)]
+    assert len(set(smoothing)) == 12  # each step's own loss, in its own row
+
+
+@pytest.mark.parametrize(("reset", "fresh_at"), [(True, [1, 5, 9]), (False, [])])
+def test_adam_restarts_at_every_frame_boundary_after_step_0_only_when_asked(reset, fresh_at):
+    run = run_with(pre_animation_steps=1, steps_per_frame=4, reset_lr_each_frame=reset)
+    seen = [run.optimiser.optimizer]
+    fresh = []
+
+    def record(report) -> None:
+        if run.optimiser.optimizer is not seen[-1]:
+            fresh.append(report.done - 1)
+            seen.append(run.optimiser.optimizer)
+
+    run.run(0, [record])
+    assert fresh == fresh_at
+
+
+def test_a_hook_missing_from_a_backup_is_given_an_empty_state():
+    hook = Recorder("new", HookStage.MOTION, [])
+    hook.frames_seen = 7
+    run = run_with([hook])
+    state = run.state()
+    del state["hooks"]["new"]
+    run.load_state(state)
+    assert hook.frames_seen == 0

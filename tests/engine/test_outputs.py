@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
+import os
+import stat
 from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from dreamloom.output.backups import Backup, BackupStore, latest_run, load_backup
 from dreamloom.errors import DreamloomError
 from dreamloom.engine.history import LossHistory
+from dreamloom.output.files import save_png
 from dreamloom.output.loss_log import CsvLossLog
 from dreamloom.output.naming import next_base_name, run_index
 
@@ -87,6 +91,25 @@ def test_backups_all_and_none(tmp_path: Path):
     assert none.numbers() == [2]
 
 
+def test_backups_make_their_folder_and_keep_one_when_asked(tmp_path: Path):
+    store = BackupStore(tmp_path / "deep" / "er", "ns", 1)
+    for step in (1, 2, 3):
+        store.save(step, _backup(step))
+    assert store.numbers() == [3]
+
+
+def test_a_backup_that_would_run_code_is_refused(tmp_path: Path):
+    """Backups are read with weights_only: a pickled object of another kind never gets unpickled."""
+    torch.save({"format": 2, "step": 1, "base_name": "ns", "seed": 1, "state": {"x": Path("evil")}}, tmp_path / "ns_1.bak")
+    with pytest.raises(DreamloomError, match=r"ns_1.bak cannot be read \(UnpicklingError\)"):
+        load_backup(tmp_path / "ns_1.bak", torch.device("cpu"))
+
+
+def test_latest_run_without_an_index_is_the_namespace(tmp_path: Path):
+    BackupStore(tmp_path, "ns", 3).save(5, _backup(5))
+    assert latest_run(tmp_path, "ns") == "ns"
+
+
 def test_latest_run_picks_highest_index(tmp_path: Path):
     BackupStore(tmp_path, "ns", 3).save(5, _backup(5))
     BackupStore(tmp_path, "ns(2)", 3).save(5, _backup(5))
@@ -112,3 +135,13 @@ def test_history_and_csv_resume(tmp_path: Path):
     log.start(resumed_after=2)  # resuming after 2 steps drops rows written after the backup
     log.append(2, history.rows(2, 3))
     assert (tmp_path / "l.csv").read_text().splitlines() == ["step,a,b", "1,0,", "2,1,", "3,2,"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_written_files_get_the_permissions_of_normally_created_files(tmp_path: Path, umask: int):
+    previous = os.umask(umask)
+    try:
+        save_png(Image.new("RGB", (2, 2)), tmp_path / "a.png")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o666 & ~umask
