@@ -21,14 +21,14 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (0, ("dreamloom.settings", "dreamloom.errors", "dreamloom.draws", "dreamloom.examples", "dreamloom.version")),
     (1, ("dreamloom.dsl",)),
     (2, ("dreamloom.plan",)),
-    # the weights registry, and the reader of the pictures that settings and prompts name
-    (3, ("dreamloom.models", "dreamloom.sources")),
+    # the weights registry, and the readers of the pictures and videos that settings and prompts name
+    (3, ("dreamloom.models", "dreamloom.sources", "dreamloom.video_frames")),
     # plain loss functions, below everything that differentiates through them
     (4, ("dreamloom.losses",)),
     (5, ("dreamloom.perception", "dreamloom.images", "dreamloom.animation", "dreamloom.audio")),
     (6, ("dreamloom.engine",)),
     (7, ("dreamloom.output",)),
-    (8, ("dreamloom.render", "dreamloom.cli", "dreamloom")),
+    (8, ("dreamloom.render", "dreamloom.preview", "dreamloom.cli", "dreamloom")),
 )
 """A module's layer is that of the longest prefix naming it; it may import modules of its own layer or lower."""
 

@@ -17,14 +17,17 @@ from dreamloom.engine.device import resolve_device
 from dreamloom.engine.frames import StepReport
 from dreamloom.engine.interrupts import StepBoundaryInterrupt
 from dreamloom.engine.run import build_run
-from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
+from dreamloom.errors import DreamloomError, InputFileError, RenderInterrupted, SettingsError
 from dreamloom.output.backups import Backup, BackupStore, latest_run, load_backup
 from dreamloom.output.files import ensure_writable_folder
 from dreamloom.output.naming import next_base_name
+from dreamloom.output.run_frames import find_run_frames
 from dreamloom.output.run_writer import RunPaths, RunWriter
+from dreamloom.output.soundtrack import open_audio
+from dreamloom.output.video import export_video
 from dreamloom.plan import Plan, build_plan
 from dreamloom.settings.dump import settings_to_yaml
-from dreamloom.settings.choices import AnimationMode
+from dreamloom.settings.choices import AnimationMode, VideoFormat
 from dreamloom.settings.schema import Settings
 from dreamloom.sources import downloads_once
 
@@ -33,29 +36,45 @@ log = logging.getLogger("dreamloom")
 
 @dataclass(frozen=True)
 class RenderResult:
-    """What a finished render wrote."""
+    """What a finished render wrote: its pictures, and the video of an animation (None otherwise)."""
 
     base_name: str
     folder: Path
     pictures: list[Path]
+    video: Path | None = None
 
     @property
     def final_picture(self) -> Path:
         return self.pictures[-1]
 
 
+RENDERED_MODES = (AnimationMode.OFF, AnimationMode.TWO_D)
+
+
 def check_supported(settings: Settings) -> None:
-    """Refuse, before any work, settings whose machinery this version does not have yet."""
-    if settings.animation_mode is not AnimationMode.OFF:
+    """Refuse, before any work, settings whose machinery this version does not have yet, and check the
+    soundtrack an animation's video will carry."""
+    if settings.animation_mode not in RENDERED_MODES:
         raise SettingsError(
             f"animation_mode: {settings.animation_mode.value!r} is not available in dreamloom {__version__} yet; "
-            "only still images render (animation_mode: off)."
+            "use off (a still image) or 2D."
         )
-    if settings.input_audio or settings.input_audio_filters:
+    if settings.input_audio_filters:
         raise SettingsError(
-            f"input_audio: audio reactivity is not available in dreamloom {__version__} yet; "
-            "remove input_audio and input_audio_filters (and the audio variables in your expressions)."
+            f"input_audio_filters: audio reactivity is not available in dreamloom {__version__} yet; remove "
+            "input_audio_filters (and the audio variables in your expressions). input_audio alone becomes the "
+            "sound of the animation's video."
         )
+    if settings.input_audio and exports_video(settings):
+        try:
+            open_audio(Path(settings.input_audio)).close()
+        except InputFileError as error:
+            raise InputFileError(f"input_audio: {error}") from None
+
+
+def exports_video(settings: Settings) -> bool:
+    """Whether a finished run writes a video: animations do, unless ``video_format: off``."""
+    return settings.animation_mode is not AnimationMode.OFF and settings.video_format is not VideoFormat.OFF
 
 
 def render(settings: Settings, *, resume: bool = False, progress: bool = True) -> RenderResult:
@@ -108,8 +127,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
     writer = RunWriter(
         settings,
         paths,
-        total_steps=plan.timeline.total_steps,
-        scene_count=len(plan.scenes),
+        timeline=plan.timeline,
         columns=run.optimiser.columns,
         device=device,
         snapshot=snapshot,
@@ -135,4 +153,22 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
         ) from None
     finally:
         writer.close()
-    return RenderResult(paths.base_name, paths.folder, writer.pictures)
+    video = _export(settings, paths) if exports_video(settings) else None
+    return RenderResult(paths.base_name, paths.folder, writer.pictures, video)
+
+
+def _export(settings: Settings, paths: RunPaths) -> Path:
+    """The run's video from all its saved pictures (those before a resume too), with ``input_audio``."""
+    fmt = settings.video_format
+    frames = find_run_frames(paths.folder, paths.base_name).frames
+    video = export_video(
+        frames,
+        paths.named(f".{fmt.value}"),
+        fps=settings.frames_per_second,
+        crf=settings.video_crf,
+        fmt=fmt,
+        audio=Path(settings.input_audio) if settings.input_audio else None,
+        audio_offset=settings.input_audio_offset,
+    )
+    log.info("Video: %s", video)
+    return video

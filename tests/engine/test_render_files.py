@@ -108,7 +108,13 @@ def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
         ({"scenes": " ", "init_image": "ftp://example.com/a.png"}, InputFileError, "init_image: ftp://example.com/a.png uses the scheme 'ftp'; only http"),
         ({"scenes": "a red apple"}, SettingsError, "select at least one perceptor"),
         ({"scenes": " ", "animation_mode": "3D"}, SettingsError, "animation_mode: '3D' is not available"),
-        ({"scenes": " ", "input_audio": "a.mp3"}, SettingsError, "input_audio: audio reactivity is not available"),
+        ({"scenes": " ", "animation_mode": "Video Source"}, SettingsError, "animation_mode: 'Video Source' is not available"),
+        ({"scenes": " ", "input_audio_filters": [{"variable_name": "bass", "f_center": 80, "f_width": 40, "order": 5}]},
+         SettingsError, "input_audio_filters: audio reactivity is not available"),
+        ({"scenes": " ", "animation_mode": "2D", "input_audio": "missing.mp3"}, InputFileError,
+         r"input_audio: Cannot read the audio file missing.mp3"),
+        ({"scenes": " ", "animation_mode": "2D", "input_audio": "notimage.png"}, InputFileError,
+         r"input_audio: The audio file notimage.png has no audio stream"),
     ],
 )
 def test_user_errors_fail_before_rendering(tmp_path: Path, monkeypatch, settings, error, message):

@@ -18,6 +18,7 @@ from dreamloom.settings.choices import InterpolationMode
 from dreamloom.perception.image_prompts import ImageTarget, image_prompt_distances
 from dreamloom.perception.views import PerceptorDraw
 
+from mask_videos import black_white_half, write_mask_video
 from perception_fakes import colour_perceptor, scenes
 
 PURPLE_TO_RED = (math.pi / 4) ** 2 / 2
@@ -141,7 +142,7 @@ def test_micro_batches_split_cutouts_and_accumulate() -> None:
 def test_every_mask_kind_runs_through_a_random_step(tmp_path: Path, tiny_clip) -> None:
     Image.new("L", (16, 16), 200).save(tmp_path / "m.png")
     Image.new("RGB", (40, 24), (10, 200, 30)).save(tmp_path / "p.png")
-    (tmp_path / "v.mp4").write_bytes(b"frames come from the animation code")
+    write_mask_video(tmp_path / "v.mp4", black_white_half())
     text = (f"a red fox:1_l | a dog:-1_sky_0.4:-0.9 | [{tmp_path / 'p.png'}]:0.5_[{tmp_path / 'm.png'}] "
             f"|| green:1_[-{tmp_path / 'v.mp4'}] | x:1_smoke")
     guide = SemanticGuide([tiny_clip, tiny_clip], CutoutSettings(cutouts=4, border_mode="mirror"))

@@ -28,6 +28,13 @@ def test_frame_boundaries_and_frames():
     assert line.frame_of(99) == -1 and line.frame_of(100) == 0 and line.frame_of(149) == 0 and line.frame_of(150) == 1
 
 
+@pytest.mark.parametrize(("pre", "per_frame", "total", "frames"),
+                         [(100, 50, 200, 2), (0, 4, 12, 3), (3, 4, 12, 3), (5, 1, 8, 3), (12, 4, 12, 0), (20, 4, 12, 0)])
+def test_frame_count_is_the_number_of_frame_boundaries(pre, per_frame, total, frames):
+    line = timeline(scene_count=1, steps_per_scene=total, pre_animation_steps=pre, steps_per_frame=per_frame)
+    assert line.frame_count == frames == sum(line.is_frame_boundary(i) for i in range(total))
+
+
 def test_scenes_and_total():
     line = timeline()
     assert line.total_steps == 200

@@ -15,6 +15,7 @@ from PIL import Image
 
 from dreamloom.engine.device import resolve_precision
 from dreamloom.engine.frames import FrameHook, FrameLoop, StepCallback
+from dreamloom.engine.hooks import plan_hooks
 from dreamloom.engine.image_terms import build_image_terms, resolve_size
 from dreamloom.engine.semantic import build_prompts
 from dreamloom.engine.step import ImageOptimiser
@@ -88,8 +89,8 @@ def build_run(
 
     By default the perceptors and the image model are loaded as the settings say; the benchmarks and tests
     pass their own ``prompts`` (e.g. :func:`build_scene_prompts` over random-weight perceptors) or an
-    unprepared ``model`` (e.g. a VQGAN with random weights) instead. ``hooks`` are the per-frame hooks of the
-    animation modes.
+    unprepared ``model`` (e.g. a VQGAN with random weights) instead. The frame hooks are those the plan's
+    animation settings ask for (:func:`~dreamloom.engine.hooks.plan_hooks`), then ``hooks``.
     """
     settings = plan.settings
     if settings.seed is None:
@@ -111,5 +112,7 @@ def build_run(
         total_steps=plan.timeline.total_steps,
     )
     variables = StepVariables(plan.timeline)
-    loop = FrameLoop(optimiser, plan.timeline, variables, hooks, reset_lr_each_frame=settings.reset_lr_each_frame)
+    frame_hooks = [*plan_hooks(plan, model, prompts, optimiser.image_terms), *hooks]
+    loop = FrameLoop(optimiser, plan.timeline, variables, frame_hooks,
+                     reset_lr_each_frame=settings.reset_lr_each_frame)
     return Run(plan, model, prompts, optimiser, variables, loop)

@@ -1,52 +1,90 @@
 """The engine's view of perception: load the perceptors, embed every scene once, score micro-batches.
 
 Adapts :class:`~dreamloom.perception.guide.SemanticGuide` to the optimiser's :class:`PromptLosses` protocol:
-fixed loss-log columns for every prompt of every scene.
+fixed loss-log columns for every prompt of every scene. The settings add two image prompts to every scene:
+semantic init (the init image) and semantic stabilization (a picture the animation gives each frame).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 
 from dreamloom.dsl.tree import Prompt, Scene, SourceKind
 from dreamloom.engine.terms import MicroBatch
+from dreamloom.images.pictures import picture_to_tensor
 from dreamloom.perception.cutouts import CutoutSettings
 from dreamloom.models.cache import models_dir
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.guide import SemanticGuide
 from dreamloom.perception.perceptors import load_perceptors
 from dreamloom.plan import Plan, SceneBlend
+from dreamloom.sources import load_image
 
 PREPARE_SEED_OFFSET = 1  # image-prompt cutouts use their own stream, so resuming never replays them
+#: Loss-log column of the semantic stabilization prompt (it names no file).
+STABILIZATION_LABEL = "stabilization (semantic)"
 
 
-def scenes_with_init(plan: Plan) -> tuple[Scene, ...]:
-    """The scenes, each with the semantic init prompt added when ``semantic_init_weight`` is set.
+@dataclass(frozen=True)
+class SemanticImagePrompts:
+    """The image prompts the settings add to every scene (None when their setting is off); frame hooks find
+    them in the guide by identity."""
 
-    dreamloom adds it to every scene, as the settings documentation says (pytti: the first scene only).
+    init: Prompt | None = None
+    stabilization: Prompt | None = None
+
+
+def semantic_image_prompts(plan: Plan) -> SemanticImagePrompts:
+    """The semantic init prompt (``semantic_init_weight`` with an init image) and the semantic stabilization
+    prompt (``semantic_stabilization_weight``), whose picture is given by the run, not read from a file."""
+    init = stabilization = None
+    if plan.semantic_init is not None:
+        spec = plan.semantic_init
+        init = Prompt(SourceKind.IMAGE, plan.settings.init_image, spec.weight, spec.stop, spec.mask,
+                      original=f"init image [{plan.settings.init_image}]")
+    spec = plan.stabilization.get("semantic_stabilization_weight")
+    if spec is not None:
+        stabilization = Prompt(SourceKind.IMAGE, "stabilization", spec.weight, spec.stop, spec.mask,
+                               original="semantic_stabilization_weight")
+    return SemanticImagePrompts(init, stabilization)
+
+
+def scenes_with_init(plan: Plan, extra: SemanticImagePrompts | None = None) -> tuple[Scene, ...]:
+    """The scenes, each with the semantic init and then the semantic stabilization prompt when set.
+
+    dreamloom adds the init prompt to every scene, as the settings documentation says (pytti: the first
+    scene only); pytti too adds the stabilization prompt to every scene. ``extra`` defaults to
+    :func:`semantic_image_prompts` of the plan.
     """
-    spec = plan.semantic_init
-    if spec is None:
+    extra = semantic_image_prompts(plan) if extra is None else extra
+    added = tuple(prompt for prompt in (extra.init, extra.stabilization) if prompt is not None)
+    if not added:
         return plan.scenes
-    init = Prompt(SourceKind.IMAGE, plan.settings.init_image, spec.weight, spec.stop, spec.mask,
-                  original=f"init image [{plan.settings.init_image}]")
-    return tuple(Scene(scene.index, scene.prompts + (init,)) for scene in plan.scenes)
+    return tuple(Scene(scene.index, scene.prompts + added) for scene in plan.scenes)
 
 
 class ScenePrompts:
-    """Prompt losses of the plan's scenes with fixed loss-log columns; see :class:`~dreamloom.engine.terms.PromptLosses`."""
+    """Prompt losses of the plan's scenes with fixed loss-log columns; see :class:`~dreamloom.engine.terms.PromptLosses`.
 
-    def __init__(self, guide: SemanticGuide, scenes: Sequence[Scene]) -> None:
+    ``extra`` names the settings' image prompts among the scenes' prompts (for the stabilization hook).
+    """
+
+    def __init__(
+        self, guide: SemanticGuide, scenes: Sequence[Scene], extra: SemanticImagePrompts | None = None
+    ) -> None:
         self.guide = guide
+        self.extra = SemanticImagePrompts() if extra is None else extra
         self._columns: list[str] = []
         self._column_of: dict[tuple[int, int], int] = {}
         for scene in scenes:
             seen: dict[str, int] = {}
             for position, prompt in enumerate(scene.prompts):
-                seen[prompt.label] = seen.get(prompt.label, 0) + 1
-                name = prompt.label if seen[prompt.label] == 1 else f"{prompt.label} ({seen[prompt.label]})"
+                label = STABILIZATION_LABEL if prompt is self.extra.stabilization else prompt.label
+                seen[label] = seen.get(label, 0) + 1
+                name = label if seen[label] == 1 else f"{label} ({seen[label]})"
                 if name not in self._columns:
                     self._columns.append(name)
                 self._column_of[(scene.index, position)] = self._columns.index(name)
@@ -67,6 +105,8 @@ class ScenePrompts:
             for position, term in enumerate(terms):
                 total = total + term.weighted
                 raws.setdefault(self._column_of[(scene, position)], term.raw)
+        if not total.requires_grad:  # no prompt acts (an empty scene, or all disabled): still a zero to back-propagate
+            total.requires_grad_()
         return total, raws
 
 
@@ -86,11 +126,16 @@ def build_scene_prompts(plan: Plan, perceptors: Sequence[Perceptor]) -> ScenePro
     settings = plan.settings
     assert settings.seed is not None
     guide = SemanticGuide(perceptors, cutout_settings(plan), settings.interpolation_mode)
-    scenes = scenes_with_init(plan)
-    guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET))
+    extra = semantic_image_prompts(plan)
+    scenes = scenes_with_init(plan, extra)
+    pictures = []
+    if extra.stabilization is not None:  # pytti: aimed at the init image, else off until the first frame
+        init = picture_to_tensor(load_image(settings.init_image, "init_image")) if settings.init_image else None
+        pictures.append((extra.stabilization, init))
+    guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET), pictures=pictures)
     for perceptor in perceptors:
         perceptor.release_text_tower()
-    return ScenePrompts(guide, scenes)
+    return ScenePrompts(guide, scenes, extra)
 
 
 def build_prompts(plan: Plan, device: torch.device, precision: torch.dtype) -> ScenePrompts | None:

@@ -42,9 +42,22 @@ def show_preview(image: Image.Image, scale: float, path: Path) -> None:
         save_png(shown, path)
 
 
-def progress_line(done: int, total: int, scene: int, scenes: int, t: float, losses: dict[str, float]) -> str:
+def progress_line(
+    done: int,
+    total: int,
+    scene: int,
+    scenes: int,
+    t: float,
+    losses: dict[str, float],
+    frames: tuple[int, int] | None = None,
+) -> str:
+    """One progress line; ``frames`` = (frame index, frame count) for animations (index −1: pre-animation)."""
     shown = ", ".join(f"{name} {value:.3f}" for name, value in losses.items() if not math.isnan(value))
-    return f"step {done}/{total} · scene {scene + 1}/{scenes} · t={t:.2f}s · {shown}"
+    where = f"step {done}/{total} · scene {scene + 1}/{scenes}"
+    if frames is not None:
+        frame, count = frames
+        where += " · pre-animation" if frame < 0 else f" · frame {frame + 1}/{count}"
+    return f"{where} · t={t:.2f}s · {shown}"
 
 
 def peak_memory(device: torch.device) -> str:

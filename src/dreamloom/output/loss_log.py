@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 
 class CsvLossLog:
-    """``<base>_losses.csv``: a ``step`` column then one column per loss; appended at each flush.
+    """``<base>_losses.csv``: a ``step`` column, for animations a ``frame`` column, then one column per loss;
+    appended at each flush.
 
-    Steps count from 1, like the progress line, the backups and TensorBoard: row n is the n-th step.
+    Steps and frames count from 1, like the progress line, the backups and TensorBoard: row n is the n-th
+    step; its frame is empty during pre-animation. ``frame_of`` maps a global step (from 0) to its frame
+    index (from 0, −1 in pre-animation); None for still images, which have no frame column.
     """
 
-    def __init__(self, path: Path, columns: list[str]) -> None:
+    def __init__(self, path: Path, columns: list[str], frame_of: Callable[[int], int] | None = None) -> None:
         self.path = path
         self.columns = columns
+        self.frame_of = frame_of
 
     def start(self, resumed_after: int) -> None:
         """Begin the file; when resuming after ``resumed_after`` steps, keep the rows of those steps only."""
@@ -26,7 +31,7 @@ class CsvLossLog:
             kept = [row for row in rows if row and int(row[0]) <= resumed_after]
         with self.path.open("w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["step", *self.columns])
+            writer.writerow(["step", *(["frame"] if self.frame_of else []), *self.columns])
             writer.writerows(kept)
 
     def append(self, steps_before: int, rows: list[list[float]]) -> None:
@@ -34,4 +39,11 @@ class CsvLossLog:
         with self.path.open("a", newline="") as handle:
             writer = csv.writer(handle)
             for offset, row in enumerate(rows):
-                writer.writerow([steps_before + offset + 1, *("" if math.isnan(v) else f"{v:.6g}" for v in row)])
+                step = steps_before + offset
+                frame = [] if self.frame_of is None else [_frame_number(self.frame_of(step))]
+                writer.writerow([step + 1, *frame, *("" if math.isnan(v) else f"{v:.6g}" for v in row)])
+
+
+def _frame_number(index: int) -> int | str:
+    """A frame index (from 0) as the log writes it: from 1, empty during pre-animation (index −1)."""
+    return index + 1 if index >= 0 else ""

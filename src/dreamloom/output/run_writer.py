@@ -20,6 +20,8 @@ from dreamloom.output.backups import Backup, BackupStore
 from dreamloom.output.display import clear_notebook, in_notebook, peak_memory, progress_line, save_loss_graph, show_preview
 from dreamloom.output.files import save_png
 from dreamloom.output.loss_log import CsvLossLog
+from dreamloom.plan import Timeline
+from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
 
 log = logging.getLogger("dreamloom")
@@ -49,8 +51,7 @@ class RunWriter:
         settings: Settings,
         paths: RunPaths,
         *,
-        total_steps: int,
-        scene_count: int,
+        timeline: Timeline,
         columns: list[str],
         device: torch.device,
         snapshot: Callable[[int], Backup],
@@ -59,19 +60,20 @@ class RunWriter:
     ) -> None:
         self.settings = settings
         self.paths = paths
-        self.total_steps = total_steps
-        self.scene_count = scene_count
+        self.timeline = timeline
+        self.total_steps = timeline.total_steps
+        self.animated = settings.animation_mode is not AnimationMode.OFF
         self.columns = columns
         self.device = device
         self.snapshot = snapshot
         self.pictures: list[Path] = []
         self.backups = BackupStore(paths.backup_folder, paths.base_name, settings.backups)
-        self.csv = CsvLossLog(paths.named("_losses.csv"), columns)
+        self.csv = CsvLossLog(paths.named("_losses.csv"), columns, timeline.frame_of if self.animated else None)
         self.csv.start(resumed_after=start)
         self._flushed = start
         self._tensorboard = _open_tensorboard(paths) if settings.use_tensorboard else None
         self.progress = progress
-        self._bar = tqdm(total=total_steps, initial=start, unit="step", desc=paths.base_name, leave=True,
+        self._bar = tqdm(total=self.total_steps, initial=start, unit="step", desc=paths.base_name, leave=True,
                          disable=not progress)
 
     def __call__(self, report: StepReport) -> None:
@@ -120,7 +122,8 @@ class RunWriter:
     def display(self, report: StepReport) -> None:
         """Progress line, preview, TensorBoard scalars and (if asked) peak memory, at ``display_every``."""
         values = dict(zip(self.columns, report.history.rows(report.done - 1, report.done)[0]))
-        line = progress_line(report.done, self.total_steps, report.scene, self.scene_count, report.t, values)
+        frames = (report.frame, self.timeline.frame_count) if self.animated else None
+        line = progress_line(report.done, self.total_steps, report.scene, self.timeline.scene_count, report.t, values, frames)
         if self.settings.approximate_vram_usage:
             line += f" · {peak_memory(self.device)}"
         if self.progress:

@@ -11,20 +11,25 @@ micro-batches, each with fresh cutouts and one backward)::
 
 ``guide.losses(image, scene_index, env, generator)`` is the one-micro-batch shortcut. Raw distances are
 detached tensors: read them (a device sync) only when logging.
+
+Animation changes prepared prompts between steps: :meth:`SemanticGuide.set_image_target` gives an image
+prompt a new picture (semantic stabilization), :meth:`SemanticGuide.set_enabled` switches a prompt off and
+on (a disabled prompt adds no loss and logs NaN), and the masks in :attr:`SemanticGuide.video_masks` show
+the frame of their video that the animation asks for.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from dreamloom.dsl.tree import Mask, MaskKind, Prompt, Scene, SourceKind
-from dreamloom.errors import InputFileError, PromptError
+from dreamloom.errors import PromptError
 from dreamloom.images.pictures import picture_to_tensor
 from dreamloom.plan.timeline import SceneBlend
 from dreamloom.settings.choices import InterpolationMode
@@ -40,6 +45,7 @@ from dreamloom.sources import load_image
 from dreamloom.perception.masks import ImageMask, MaskInput, PositionalMask, SemanticMask, VideoMask
 from dreamloom.perception.prompt_loss import prompt_loss, spherical_distance
 from dreamloom.perception.views import PerceptorDraw, draw_views, embed_views
+from dreamloom.video_frames import VideoFrames
 
 __all__ = ["LossTerm", "SemanticGuide"]
 
@@ -61,12 +67,17 @@ class LossTerm:
 
 @dataclass(frozen=True)
 class _Ready:
-    """A prompt with everything it needs per step already embedded or loaded."""
+    """A prompt with everything it needs per step already embedded or loaded.
+
+    An image prompt whose picture comes later (see ``prepare``'s ``pictures``) has no ``image`` yet and is
+    disabled until it gets one.
+    """
 
     prompt: Prompt
     text: Sequence[torch.Tensor] | None  # per perceptor, for text prompts
     image: ImageTarget | None  # for image prompts
     mask: PromptMask | None
+    enabled: bool = True
 
 
 def _scalar(expression_value: float | tuple[float, ...]) -> float:
@@ -87,6 +98,7 @@ class SemanticGuide:
         self.settings = settings
         self.interpolation = interpolation
         self._texts: dict[str, list[torch.Tensor]] = {}
+        self._videos: dict[str, VideoFrames] = {}
         self._scenes: list[list[_Ready]] = []
 
     def embed_text(self, text: str, label: str) -> list[torch.Tensor]:
@@ -98,8 +110,7 @@ class SemanticGuide:
         return self._texts[text]
 
     def _image_target(self, prompt: Prompt, generator: torch.Generator) -> ImageTarget:
-        picture = picture_to_tensor(load_image(prompt.source, f"prompt {prompt.original!r}")).contiguous()
-        return embed_image_prompt(picture, self.perceptors, self.settings, generator)
+        return self._embed(picture_to_tensor(load_image(prompt.source, f"prompt {prompt.original!r}")), generator)
 
     def _mask(self, prompt: Prompt, mask: Mask | None) -> PromptMask | None:
         if mask is None:
@@ -109,32 +120,85 @@ class SemanticGuide:
         if mask.kind is MaskKind.SEMANTIC:
             return SemanticMask(self.embed_text(str(mask.text), prompt.original))
         if mask.kind is MaskKind.VIDEO:
-            if not Path(str(mask.path)).expanduser().is_file():
-                raise InputFileError(f"prompt {prompt.original!r}: the video mask {mask.path} does not exist")
-            return VideoMask(str(mask.path), inverted=mask.inverted)
+            path = str(mask.path)
+            if path not in self._videos:
+                self._videos[path] = VideoFrames(path, f"prompt {prompt.original!r}")
+            return VideoMask(path, inverted=mask.inverted, frames=self._videos[path])
         grey = load_image(str(mask.path), f"prompt {prompt.original!r}", mode="L")
         picture = picture_to_tensor(grey)[0, 0].contiguous()
         return ImageMask(picture, inverted=mask.inverted)
 
-    def _ready(self, prompt: Prompt, generator: torch.Generator) -> _Ready:
+    def _ready(self, prompt: Prompt, generator: torch.Generator, given: dict[int, ImageTarget | None]) -> _Ready:
         if prompt.kind is SourceKind.TEXT:
             if not prompt.source:
                 raise PromptError(f"prompt {prompt.original!r} has no text")
             text = self.embed_text(prompt.source, prompt.original)
             return _Ready(prompt, text, None, self._mask(prompt, prompt.mask))
-        image = self._image_target(prompt, generator)
-        return _Ready(prompt, None, image, self._mask(prompt, prompt.mask))
+        if id(prompt) not in given:
+            return _Ready(prompt, None, self._image_target(prompt, generator), self._mask(prompt, prompt.mask))
+        image = given[id(prompt)]
+        return _Ready(prompt, None, image, self._mask(prompt, prompt.mask), enabled=image is not None)
 
-    def prepare(self, scenes: Sequence[Scene], generator: torch.Generator) -> None:
-        """Embed every prompt, image prompt and semantic-mask phrase of every scene once; load mask images.
+    def prepare(
+        self,
+        scenes: Sequence[Scene],
+        generator: torch.Generator,
+        *,
+        pictures: Sequence[tuple[Prompt, torch.Tensor | None]] = (),
+    ) -> None:
+        """Embed every prompt, image prompt and semantic-mask phrase of every scene once; load mask images and
+        the first frame of mask videos.
 
-        ``generator`` draws the image prompts' cutouts. Bad files raise InputFileError naming the prompt.
+        ``generator`` draws the image prompts' cutouts. Image prompts listed in ``pictures`` (these very
+        objects) take the picture given instead of reading their source, embedded once for all the scenes
+        they are in; a None picture leaves the prompt disabled until :meth:`set_image_target`.
+        Bad files raise InputFileError naming the prompt. Shape: pictures [1, 3, H, W] in [0, 1].
         """
-        self._scenes = [[self._ready(prompt, generator) for prompt in scene.prompts] for scene in scenes]
+        pending = {id(prompt): picture for prompt, picture in pictures}
+        given: dict[int, ImageTarget | None] = {}
+        ready: list[list[_Ready]] = []
+        for scene in scenes:
+            row = []
+            for prompt in scene.prompts:
+                key = id(prompt)
+                if key in pending and key not in given:
+                    picture = pending[key]
+                    given[key] = None if picture is None else self._embed(picture, generator)
+                row.append(self._ready(prompt, generator, given))
+            ready.append(row)
+        self._scenes = ready
+
+    def _embed(self, picture: torch.Tensor, generator: torch.Generator) -> ImageTarget:
+        return embed_image_prompt(picture.contiguous(), self.perceptors, self.settings, generator)
+
+    def set_image_target(self, prompt: Prompt, picture: torch.Tensor, generator: torch.Generator) -> None:
+        """Give the image prompt ``prompt`` (the object given to :meth:`prepare`) a new target picture in every
+        scene it is in, embedded once with cutouts drawn from ``generator``.
+
+        Shape: picture [1, 3, H, W] in [0, 1].
+        """
+        self._update(prompt, image=self._embed(picture, generator))
+
+    def set_enabled(self, prompt: Prompt, enabled: bool) -> None:
+        """Switch ``prompt`` (the object given to :meth:`prepare`) on or off in every scene it is in; a disabled
+        prompt adds no loss and its raw distance is NaN, so its loss-log column stays and shows no value."""
+        if enabled and any(r.prompt is prompt and r.text is None and r.image is None for s in self._scenes for r in s):
+            raise ValueError(f"prompt {prompt.original!r} has no target picture yet; call set_image_target first")
+        self._update(prompt, enabled=enabled)
+
+    def _update(self, prompt: Prompt, **changes: object) -> None:
+        found = False
+        for scene in self._scenes:
+            for position, ready in enumerate(scene):
+                if ready.prompt is prompt:
+                    scene[position] = dataclasses.replace(ready, **changes)
+                    found = True
+        if not found:
+            raise KeyError(f"prompt {prompt.original!r} is not one of the prepared prompts")
 
     @property
     def video_masks(self) -> list[tuple[Prompt, VideoMask]]:
-        """Video masks of all scenes, for the animation code to feed frames with ``VideoMask.set_frame``."""
+        """Video masks of all scenes, for the animation code to move with ``VideoMask.show``."""
         return [(r.prompt, r.mask) for scene in self._scenes for r in scene if isinstance(r.mask, VideoMask)]
 
     def micro_batches(self, generator: torch.Generator, image_hw: tuple[int, int]) -> list[list[PerceptorDraw]]:
@@ -198,7 +262,7 @@ class SemanticGuide:
     def _scene_text_mean(self, scene_index: int, env: Mapping[str, float]) -> list[torch.Tensor] | None:
         """Per perceptor, the mean unit embedding of a scene's text prompts with positive weight (or None)."""
         texts = [r.text for r in self._scenes[scene_index]
-                 if r.text is not None and _scalar(r.prompt.weight.evaluate(env)) > 0]
+                 if r.enabled and r.text is not None and _scalar(r.prompt.weight.evaluate(env)) > 0]
         if not texts:
             return None
         return [torch.stack([F.normalize(t[c], dim=-1) for t in texts]).mean(0) for c in range(len(self.perceptors))]
@@ -219,6 +283,9 @@ class SemanticGuide:
         env: Mapping[str, float],
         blend: tuple[list[torch.Tensor] | None, float] | None = None,
     ) -> LossTerm:
+        if not ready.enabled:
+            device = embeddings[0].device
+            return LossTerm(ready.prompt.label, torch.zeros((), device=device), torch.full((), math.nan, device=device))
         weight = _scalar(ready.prompt.weight.evaluate(env))
         if ready.text is not None:
             targets = list(ready.text)

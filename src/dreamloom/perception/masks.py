@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from dreamloom.perception.prompt_loss import spherical_distance
+from dreamloom.video_frames import VideoFrames
 
 __all__ = [
     "MaskInput",
@@ -173,15 +174,26 @@ class ImageMask:
 
 
 class VideoMask(ImageMask):
-    """An image mask whose picture the animation code replaces at each frame (``set_frame``).
+    """An image mask whose picture follows a mask video: :meth:`show` installs frame n of ``frames``.
 
-    Until the first frame arrives the prompt acts on the whole image. ``path`` is the video to read from.
+    Made with ``frames`` it shows frame 0 at once (pytti: before the first animation frame a video mask is
+    its first frame); without, the prompt acts on the whole image until :meth:`set_frame` gives a picture.
+    ``path`` is the video, for messages.
     """
 
-    def __init__(self, path: str, *, inverted: bool = False) -> None:
+    def __init__(self, path: str, *, inverted: bool = False, frames: VideoFrames | None = None) -> None:
         self.path = path
         self.inverted = inverted
+        self.frames = frames
         self.has_frame = False
+        if frames is not None:
+            self.show(0)
+
+    def show(self, index: int) -> None:
+        """Install frame ``index`` of the mask video (its last frame past the end)."""
+        if self.frames is None:
+            raise ValueError(f"the video mask {self.path} was made without a reader; pass frames=")
+        self.set_frame(self.frames.frame(index))
 
     def set_frame(self, frame: torch.Tensor) -> None:
         """Install a new frame (greyscale [H, W] or RGB [3, H, W] in [0, 1]) as the mask image."""

@@ -36,6 +36,12 @@ class Timeline:
     def total_steps(self) -> int:
         return self.scene_count * self.steps_per_scene
 
+    @property
+    def frame_count(self) -> int:
+        """Animation frames that begin within the run (0 when it never leaves pre-animation)."""
+        after = self.total_steps - self.pre_animation_steps
+        return max(0, -(-after // self.steps_per_frame))
+
     def scene_of(self, step: int) -> tuple[int, int]:
         """(scene index, step within that scene) of a global step."""
         return divmod(step, self.steps_per_scene)

@@ -1,0 +1,48 @@
+"""Which frame hooks a plan asks for: one place that maps animation settings to per-frame work.
+
+A still image (``animation_mode: off``) gets none: its init losses act for the whole run and its video
+masks keep their first frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dreamloom.engine.frames import FrameHook
+from dreamloom.engine.image_terms import PictureTerm
+from dreamloom.engine.motion import Motion2DHook
+from dreamloom.engine.semantic import ScenePrompts
+from dreamloom.engine.stabilization import StabilizationHook
+from dreamloom.engine.terms import ImageLossTerm, PromptLosses
+from dreamloom.engine.video_masks import ShowsVideoFrame, VideoLossMask, VideoMasksHook
+from dreamloom.images.base import ImageModel
+from dreamloom.plan import Plan
+from dreamloom.settings.choices import AnimationMode
+
+
+def video_masks(prompts: ScenePrompts | None, terms: Sequence[ImageLossTerm]) -> list[ShowsVideoFrame]:
+    """Every mask of the run that follows a video: prompt masks, then image-loss masks."""
+    masks: list[ShowsVideoFrame] = [mask for _, mask in prompts.guide.video_masks] if prompts is not None else []
+    masks += [term.mask for term in terms if isinstance(term, PictureTerm) and isinstance(term.mask, VideoLossMask)]
+    return masks
+
+
+def plan_hooks(
+    plan: Plan, model: ImageModel, prompts: PromptLosses | None, terms: Sequence[ImageLossTerm]
+) -> list[FrameHook]:
+    """The frame hooks of ``plan``'s animation mode, acting on ``model``, the prompts and the image terms."""
+    settings = plan.settings
+    hooks: list[FrameHook] = []
+    if settings.animation_mode is AnimationMode.OFF:
+        return hooks
+    if settings.animation_mode is AnimationMode.TWO_D:
+        hooks.append(Motion2DHook(model, plan.motion, settings.sampling_mode, settings.infill_mode))
+    assert settings.seed is not None
+    scene_prompts = prompts if isinstance(prompts, ScenePrompts) else None
+    stabilization = StabilizationHook(model, terms, scene_prompts, settings.seed)
+    if stabilization.active:
+        hooks.append(stabilization)
+    masks = video_masks(scene_prompts, terms)
+    if masks:
+        hooks.append(VideoMasksHook(masks, settings.frame_stride))
+    return hooks
