@@ -1,4 +1,4 @@
-"""The ``dreamloom`` command: ``render``, ``settings`` and ``models``.
+"""The ``dreamloom`` command: ``render``, ``preview``, ``settings``, ``video`` and ``models``.
 
 Every user error ends here as one message on stderr and the error's exit code, never a traceback.
 """
@@ -61,6 +61,12 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--resume", action="store_true", help="continue the latest interrupted run of this config from its last backup")
     render.set_defaults(handler=_render)
 
+    preview = commands.add_parser("preview", help="show a 2D animation's motion alone as a short video, in seconds", description="Move the init image (or a test pattern) by the config's 2D motion, with no perceptor and no optimisation, and write it as a video, so the camera can be checked before a long render. Prints the video's path.")
+    _add_settings_arguments(preview)
+    preview.add_argument("--frames", type=int, metavar="N", help="frames to show (default: the render's frames, at most 10 s of video)")
+    preview.add_argument("--output", metavar="PATH", help="where to write the video; the suffix may pick gif or webm (default: <output_dir>/<file_namespace>/<file_namespace>.preview.mp4)")
+    preview.set_defaults(handler=_preview)
+
     settings = commands.add_parser("settings", help="print the fully resolved settings as YAML", description="Print every setting (defaults filled in, seed resolved) so a run can be reproduced.")
     _add_settings_arguments(settings)
     settings.set_defaults(handler=_settings)
@@ -122,6 +128,16 @@ def _render(args: argparse.Namespace) -> int:
     from dreamloom.render import render
 
     render(_load(args), resume=args.resume, progress=not args.quiet)
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dreamloom.preview import preview
+
+    fmt = _video_format(None, args.output)
+    print(preview(_load(args), frames=args.frames, output=Path(args.output) if args.output else None, fmt=fmt))
     return 0
 
 
