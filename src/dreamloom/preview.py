@@ -19,10 +19,10 @@ from PIL import Image, ImageDraw
 from dreamloom.engine.frames import FrameStart
 from dreamloom.engine.image_terms import resolve_size
 from dreamloom.engine.motion import Motion2DHook
-from dreamloom.errors import InputFileError, SettingsError
+from dreamloom.errors import SettingsError
 from dreamloom.images.rgb import RGBImage
 from dreamloom.images.vqgan.registry import get_spec
-from dreamloom.output.soundtrack import open_audio
+from dreamloom.output.soundtrack import check_audio
 from dreamloom.output.video import export_video
 from dreamloom.plan import Plan, StepVariables, Timeline, build_plan
 from dreamloom.settings.choices import AnimationMode, ImageModelChoice, VideoFormat
@@ -108,10 +108,7 @@ def _soundtrack(settings: Settings) -> Path | None:
     if not settings.input_audio:
         return None
     path = Path(settings.input_audio)
-    try:
-        open_audio(path).close()
-    except InputFileError as error:
-        raise InputFileError(f"input_audio: {error}") from None
+    check_audio(path, "input_audio")
     return path
 
 

@@ -17,13 +17,13 @@ from dreamloom.engine.device import resolve_device
 from dreamloom.engine.frames import StepReport
 from dreamloom.engine.interrupts import StepBoundaryInterrupt
 from dreamloom.engine.run import build_run
-from dreamloom.errors import DreamloomError, InputFileError, RenderInterrupted, SettingsError
+from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
 from dreamloom.output.backups import Backup, BackupStore, latest_run, load_backup
 from dreamloom.output.files import ensure_writable_folder
 from dreamloom.output.naming import next_base_name
 from dreamloom.output.run_frames import find_run_frames
 from dreamloom.output.run_writer import RunPaths, RunWriter
-from dreamloom.output.soundtrack import open_audio
+from dreamloom.output.soundtrack import check_audio
 from dreamloom.output.video import export_video
 from dreamloom.plan import Plan, build_plan
 from dreamloom.settings.dump import settings_to_yaml
@@ -66,10 +66,7 @@ def check_supported(settings: Settings) -> None:
             "sound of the animation's video."
         )
     if settings.input_audio and exports_video(settings):
-        try:
-            open_audio(Path(settings.input_audio)).close()
-        except InputFileError as error:
-            raise InputFileError(f"input_audio: {error}") from None
+        check_audio(Path(settings.input_audio), "input_audio")
 
 
 def exports_video(settings: Settings) -> bool:

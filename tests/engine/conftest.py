@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,19 @@ def cli(*arguments: str, cwd: Path, **popen) -> subprocess.Popen:
     environment = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "dreamloom.cli", "-q", *arguments], cwd=cwd, env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+
+def render_then_kill(folder: Path, backups: int = 2) -> None:
+    """Render ``folder/config.yaml`` in a subprocess and SIGKILL it once ``backups`` backups exist."""
+    process = cli("render", "config.yaml", cwd=folder)
+    written = folder / "backup" / "default"
+    deadline = time.monotonic() + 240
+    while len(list(written.glob("*.bak"))) < backups:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no backups appeared"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import signal
-import time
 import wave
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from PIL import Image
 from dreamloom.render import RenderResult, render
 from dreamloom.settings.loading import load_settings
 
-from .conftest import cli, write_config
+from .conftest import render_then_kill, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -138,15 +136,7 @@ def test_sigkill_mid_animation_then_resume_gives_the_same_frames(tmp_path: Path,
         Image.new("RGB", (24, 24), (200, 30, 30)).save(folder / "target.png")
         write_config(folder, **common)
 
-    process = cli("render", "config.yaml", cwd=folders["killed"])
-    backups = folders["killed"] / "backup" / "default"
-    deadline = time.monotonic() + 240
-    while len(list(backups.glob("*.bak"))) < 2:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no backups appeared"
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    render_then_kill(folders["killed"])
     kept = sorted((folders["killed"] / "images_out" / "default").glob("default_*.png"))
     assert kept and len(kept) < 20
 

@@ -20,7 +20,7 @@ from dreamloom.render import render
 from dreamloom.errors import DreamloomError, InputFileError, PromptError, SettingsError
 from dreamloom.settings.loading import load_settings
 
-from .conftest import cli, write_config, write_picture
+from .conftest import cli, render_then_kill, write_config, write_picture
 
 RED = (200, 30, 30)
 
@@ -68,15 +68,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path, run_cl
         write_picture(folder / "target.png", [RED, (20, 40, 220)], size=(48, 48))
         write_config(folder, **common)
 
-    process = cli("render", "config.yaml", cwd=killed_dir)
-    backups = killed_dir / "backup" / "default"
-    deadline = time.monotonic() + 240
-    while len(list(backups.glob("*.bak"))) < 2:
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "no backups appeared"
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    render_then_kill(killed_dir)
     frames_before = sorted(p.name for p in (killed_dir / "images_out" / "default").glob("default_*.png"))
     assert frames_before and "default_30.png" not in frames_before
 

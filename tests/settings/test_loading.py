@@ -171,3 +171,9 @@ def test_overrides_may_follow_options(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["settings", "--example", "demo", "--bogus"])
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize("raw", [False, None, "OFF", "off"])
+def test_yaml_off_selects_off_for_every_choice_that_has_it(raw):
+    settings = load_settings({"animation_mode": raw, "video_format": raw})
+    assert settings.animation_mode.value == "off" and settings.video_format.value == "off"

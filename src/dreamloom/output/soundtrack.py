@@ -36,6 +36,14 @@ def open_audio(path: Path) -> av.container.InputContainer:
     return container
 
 
+def check_audio(path: Path, setting: str) -> None:
+    """Fail before any long work when the audio file a setting names cannot be read; the error names it."""
+    try:
+        open_audio(path).close()
+    except InputFileError as error:
+        raise InputFileError(f"{setting}: {error}") from None
+
+
 def _reason(error: Exception) -> str:
     return getattr(error, "strerror", None) or str(error)
 

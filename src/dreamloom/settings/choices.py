@@ -30,6 +30,16 @@ class Choice(str, enum.Enum):
         return cls.aliases().get(key, raw)
 
 
+class ChoiceWithOff(Choice):
+    """A choice with an ``off`` member, which YAML's unquoted ``off`` (read as false) or null selects."""
+
+    @classmethod
+    def lookup(cls, raw: object) -> object:
+        if raw is False or raw is None:
+            return "off"
+        return super().lookup(raw)
+
+
 class ImageModelChoice(Choice):
     UNLIMITED = "Unlimited Palette"
     LIMITED = "Limited Palette"
@@ -53,18 +63,11 @@ class VqganModel(Choice):
         return {"sflickr": cls.SFLCKR.value}
 
 
-class AnimationMode(Choice):
+class AnimationMode(ChoiceWithOff):
     OFF = "off"
     TWO_D = "2D"
     THREE_D = "3D"
     VIDEO_SOURCE = "Video Source"
-
-    @classmethod
-    def lookup(cls, raw: object) -> object:
-        """YAML reads an unquoted ``off`` as false; pytti treats that as "off"."""
-        if raw is False or raw is None:
-            return cls.OFF.value
-        return super().lookup(raw)
 
 
 class SamplingMode(Choice):
@@ -102,17 +105,10 @@ class InterpolationMode(Choice):
     EMBEDDING = "embedding"
 
 
-class VideoFormat(Choice):
+class VideoFormat(ChoiceWithOff):
     """The video an animated run ends with (``off`` writes none)."""
 
     OFF = "off"
     MP4 = "mp4"
     GIF = "gif"
     WEBM = "webm"
-
-    @classmethod
-    def lookup(cls, raw: object) -> object:
-        """YAML reads an unquoted ``off`` as false."""
-        if raw is False or raw is None:
-            return cls.OFF.value
-        return super().lookup(raw)
