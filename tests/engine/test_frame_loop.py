@@ -141,7 +141,7 @@ def test_run_state_carries_hook_state_and_variables_to_a_resumed_run():
     first = run_with([Recorder("motion", HookStage.MOTION, log), Beat()])
     first.run(0, [])
     state = first.state()
-    assert set(state) == {"image", "optimizer", "generator", "variables", "hooks"}
+    assert set(state) == {"image", "optimizer", "generator", "variables", "hooks", "prompts"}
     assert state["variables"] == {"beat": 20.0} and int(state["hooks"]["motion"]["frames_seen"]) == 3
 
     second = run_with([Recorder("motion", HookStage.MOTION, []), Beat()])

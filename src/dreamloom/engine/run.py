@@ -53,6 +53,7 @@ class Run:
             "generator": self.generator.get_state(),
             "variables": self.variables.state(),
             "hooks": self.loop.hook_states(),
+            "prompts": self.prompts.state() if self.prompts is not None else {},
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
@@ -62,6 +63,8 @@ class Run:
         self.generator.set_state(state["generator"])
         self.variables.load_state(state.get("variables", {}))
         self.loop.load_hook_states(state.get("hooks", {}))
+        if self.prompts is not None:  # after the hooks: a video mask shown its frame starts a fresh buffer
+            self.prompts.load_state(state.get("prompts", {}))
 
 
 def _prepare_model(plan: Plan, model: ImageModel, init_picture: Image.Image | None, generator: torch.Generator) -> None:

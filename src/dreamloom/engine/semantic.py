@@ -8,6 +8,7 @@ semantic init (the init image) and semantic stabilization (a picture the animati
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 import torch
@@ -108,6 +109,12 @@ class ScenePrompts:
         if not total.requires_grad:  # no prompt acts (an empty scene, or all disabled): still a zero to back-propagate
             total.requires_grad_()
         return total, raws
+
+    def state(self) -> dict[str, Any]:
+        return {"masks": self.guide.mask_state()}
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        self.guide.load_mask_state(state.get("masks", {}))
 
 
 def cutout_settings(plan: Plan) -> CutoutSettings:

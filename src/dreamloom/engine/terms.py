@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -46,3 +46,9 @@ class PromptLosses(Protocol):
         self, image: torch.Tensor, batch: MicroBatch, blend: SceneBlend, env: Mapping[str, float]
     ) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
         """Weighted loss of the step's scenes and raw distances by column."""
+
+    def state(self) -> dict[str, Any]:
+        """What changes while the run renders (for backups); empty when nothing does."""
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state`."""

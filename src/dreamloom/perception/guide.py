@@ -196,6 +196,21 @@ class SemanticGuide:
         if not found:
             raise KeyError(f"prompt {prompt.original!r} is not one of the prepared prompts")
 
+    def mask_state(self) -> dict[str, torch.Tensor]:
+        """The error-diffusion buffers of the image and video masks, by scene and prompt position: they change
+        every step, so a resumed run needs them to weight its cutouts as the uninterrupted run would."""
+        return {f"{scene}.{position}": ready.mask.error.clone()
+                for scene, readies in enumerate(self._scenes) for position, ready in enumerate(readies)
+                if isinstance(ready.mask, ImageMask)}
+
+    def load_mask_state(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Restore :meth:`mask_state` (after any video mask was shown its frame)."""
+        for key, error in state.items():
+            scene, position = (int(part) for part in key.split("."))
+            mask = self._scenes[scene][position].mask
+            if isinstance(mask, ImageMask):
+                mask.error = error.to(mask.error)
+
     @property
     def video_masks(self) -> list[tuple[Prompt, VideoMask]]:
         """Video masks of all scenes, for the animation code to move with ``VideoMask.show``."""
