@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dreamloom.draws import integers, normal, uniform, uniform_like
+from dreamloom.draws import integers, normal, seeded_generator, uniform, uniform_like
 
 CPU = torch.device("cpu")
 
@@ -13,6 +13,19 @@ CPU = torch.device("cpu")
 def test_uniform_is_the_generators_own_stream() -> None:
     expected = torch.rand((4, 3), generator=torch.Generator().manual_seed(5))
     assert torch.equal(uniform(torch.Generator().manual_seed(5), (4, 3), CPU), expected)
+
+
+@pytest.mark.parametrize("seed", [-(2**63), -4854551145582748953, 0, 15291079827822783929, 2**64 - 1])
+def test_seeded_generator_matches_torch_manual_seed_over_pyttis_whole_range(seed: int) -> None:
+    torch_state = torch.Generator()
+    torch_state.manual_seed(seed)
+    assert torch.equal(seeded_generator(seed).get_state(), torch_state.get_state())
+
+
+def test_seeded_generator_offsets_wrap_around_like_the_seed() -> None:
+    assert seeded_generator(2**64 - 1, 2).initial_seed() == 1
+    assert seeded_generator(-1, 1).initial_seed() == 0
+    assert seeded_generator(5, 1000).initial_seed() == 1005
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])

@@ -13,9 +13,17 @@ import math
 
 import torch
 
-__all__ = ["uniform", "uniform_like", "normal", "integers"]
+__all__ = ["seeded_generator", "uniform", "uniform_like", "normal", "integers"]
 
 _LARGE = 1 << 16
+#: torch keeps a seed as an unsigned 64-bit number; ``torch.manual_seed`` wraps negative seeds into it.
+SEED_MODULUS = 1 << 64
+
+
+def seeded_generator(seed: int, offset: int = 0) -> torch.Generator:
+    """A CPU generator seeded as ``torch.manual_seed(seed)`` seeds one, for any seed pytti accepts
+    ([-2**63, 2**64)); ``offset`` picks a derived stream and wraps around like the seed."""
+    return torch.Generator().manual_seed((seed + offset) % SEED_MODULUS)
 
 
 def _moved(values: torch.Tensor, device: torch.device | str) -> torch.Tensor:

@@ -119,7 +119,7 @@ def test_missing_file_and_non_mapping(tmp_path: Path):
 
 
 def test_unsupported_interpolation_is_refused():
-    with pytest.raises(SettingsError, match=r"scenes \(in the settings mapping\): the interpolation \$\{oc.env:HOME\} is not supported"):
+    with pytest.raises(SettingsError, match=r"scenes \(in the settings mapping\): the interpolation \$\{oc.env:...\} is not allowed"):
         load_settings({"scenes": "${oc.env:HOME}"})
 
 
@@ -142,9 +142,15 @@ def test_hydra_header_defaults_list_and_missing_marker(tmp_path: Path):
     assert settings.scenes == "" and settings.models_parent_dir == ""
 
 
-def test_seed_is_drawn_when_absent_and_kept_when_given():
-    assert isinstance(load_settings({}).seed, int)
-    assert load_settings({"seed": 1234}).seed == 1234
+def test_seed_is_drawn_when_absent_and_kept_when_given(monkeypatch):
+    """An absent seed is a fresh draw below 2³¹ (pytti's range), not a fixed number; a given one is kept."""
+    asked: list[int] = []
+    draws = iter([987_654, 12])
+    monkeypatch.setattr("dreamloom.settings.loading.secrets.randbelow", lambda bound: asked.append(bound) or next(draws))
+    assert load_settings({}).seed == 987_654
+    assert load_settings({"seed": None}).seed == 12
+    assert asked == [2**31, 2**31]
+    assert load_settings({"seed": 1234}).seed == 1234 and len(asked) == 2
 
 
 def test_integer_device_from_pytti_configs_is_accepted():

@@ -1,15 +1,14 @@
-"""Read settings from YAML files, Python mappings and ``key=value`` overrides into a :class:`Settings`.
+"""Read settings from YAML files, Python mappings and command-line overrides into a :class:`Settings`.
 
-pytti's files load as they are: the ``# @package _global_`` comment, a Hydra ``defaults:`` list,
-``${now:...}`` seeds, ``${user_cache:}``, YAML's unquoted ``off``, misspelled keys pytti users write.
-Every problem of a load is collected and reported together in one :class:`SettingsError`.
+Configs are composed as pytti composes them, with Hydra's compose API and override grammar over OmegaConf
+(see :mod:`dreamloom.settings.compose`): ``${other_setting}`` interpolations, ``${now:...}`` seeds,
+``${user_cache:}``, ``# @package _global_`` headers, ``defaults:`` lists and ``conf=NAME`` all behave as in
+pytti. dreamloom's defaults sit under the config, so a file only needs the settings it changes. Every
+problem of a load is collected and reported together in one :class:`SettingsError`.
 """
 
 from __future__ import annotations
 
-import datetime
-import difflib
-import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,27 +16,33 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from pydantic import ValidationError
 
 from dreamloom.errors import SettingsError
+from dreamloom.settings.compose import compose_config, declares_conf
+from dreamloom.settings.interpolation import refused_interpolations, resolve
+from dreamloom.settings.names import KEY_ALIASES, did_you_mean
+from dreamloom.settings.overrides import (
+    COMMAND_LINE,
+    CONF_GROUP,
+    Overrides,
+    read_overrides,
+)
 from dreamloom.settings.schema import SETTING_NAMES, CrossFieldError, Settings
 
-# Keys pytti users write that mean a dreamloom setting.
-KEY_ALIASES = {"target_pallete": "target_palette", "lock_pallete": "lock_palette"}
-# Keys of pytti's Hydra files that are not settings.
-HYDRA_KEYS = frozenset({"defaults", "hydra"})
-COMMAND_LINE = "the command line"
-MISSING = "???"
-
-_INTERPOLATION = re.compile(r"\$\{([^}]*)\}")
+#: pytti's config folder under the working directory: ``default.yaml`` and ``conf/NAME.yaml``.
+PYTTI_CONFIG_DIR = "config"
 
 
 @dataclass(frozen=True)
-class Layer:
-    """Settings from one source, in the order they are applied; ``origin`` names the source in errors."""
+class Source:
+    """The user's config before composition; ``origin`` names it in errors, ``folders`` hold its config groups."""
 
     origin: str
-    values: Mapping[str, Any]
+    config: DictConfig
+    folders: tuple[Path, ...]
 
 
 def load_settings(
@@ -48,72 +53,94 @@ def load_settings(
 ) -> Settings:
     """Load and validate settings.
 
-    ``source`` is a YAML file, a mapping, or None (defaults only, or pytti's ``conf=NAME`` layout when the
-    overrides name one). ``overrides`` are ``key=value`` strings or a mapping applied on top.
+    ``source`` is a YAML file, a mapping, or None (dreamloom's defaults; with ``conf=NAME`` pytti's layout:
+    ``config/default.yaml`` and ``config/conf/NAME.yaml`` under ``cwd``). ``overrides`` are Hydra override
+    strings (``key=value``, ``+key=value``, ``~key``, ``conf=NAME``) or a mapping applied last.
     """
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    override_layer, conf_name = _override_layer(overrides)
-    layers = _source_layers(source, conf_name, base) + [override_layer]
-    return validate_layers(layers)
+    base_dir = Path(cwd) if cwd is not None else Path.cwd()
+    lines = [] if isinstance(overrides, Mapping) else list(overrides)
+    folders = tuple(_search_dirs(source, base_dir))
+    parsed = read_overrides(lines, _groups(folders))
+    if parsed.problems:
+        raise SettingsError(_report(parsed.problems, COMMAND_LINE))
+    config_source = _read_source(source, base_dir, folders, parsed.conf is not None)
+    declare = parsed.conf is not None and not declares_conf(config_source.config)
+    defaults = Settings.model_construct().model_dump(mode="json")
+    composed = compose_config(defaults, config_source.config, parsed.lines, config_source.folders, declare)
+    if isinstance(overrides, Mapping):
+        _apply_mapping(composed, overrides, parsed)
+    return _validate(composed, parsed, config_source.origin)
 
 
-def validate_layers(layers: Sequence[Layer]) -> Settings:
-    """Merge layers (later wins), resolve pytti's interpolations and validate, reporting all problems."""
-    merged: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    problems: list[str] = []
-    for layer in layers:
-        for raw_key, value in layer.values.items():
-            key = KEY_ALIASES.get(raw_key, raw_key)
-            if key in HYDRA_KEYS:
-                continue
-            if key not in SETTING_NAMES:
-                problems.append(f"{raw_key} (in {layer.origin}): unknown setting.{_did_you_mean(raw_key)}")
-                continue
-            if value == MISSING:
-                continue
-            try:
-                merged[key] = _resolve_interpolations(value)
-            except ValueError as error:
-                problems.append(f"{key} (in {layer.origin}): {error}")
-                continue
-            origins[key] = layer.origin
-    if merged.get("seed") is None:
-        merged["seed"] = secrets.randbelow(2**31)
+def _validate(composed: DictConfig, parsed: Overrides, origin: str) -> Settings:
+    """Resolve the composed config and validate it, reporting every problem at once."""
+
+    def where(key: str) -> str:
+        return COMMAND_LINE if key.split(".")[0] in parsed.keys else origin
+
+    refused = refused_interpolations(composed)
+    values, unresolved = resolve(composed) if not refused else ({}, [])
+    problems = [f"{key} (in {where(key)}): {message}." for key, message in refused + unresolved]
+    problems += _unknown_keys(values, origin)
+    values = {key: value for key, value in values.items() if key in SETTING_NAMES or key in KEY_ALIASES}
+    _apply_aliases(values, parsed.keys)
+    origins = {key: where(key) for key in values}
+    if values.get("seed") is None:
+        values["seed"] = secrets.randbelow(2**31)
+    settings = None
     try:
-        settings = Settings(**merged)
+        settings = Settings(**values)
     except ValidationError as error:
-        problems.extend(_describe(error, merged, origins))
-        settings = None
-    if problems:
-        raise SettingsError(_report(problems, layers))
-    assert settings is not None
+        problems += _describe(error, values, origins)
+    if problems or settings is None:
+        raise SettingsError(_report(problems, origin))
     return settings
 
 
-def _source_layers(source: str | Path | Mapping[str, Any] | None, conf_name: str | None, base: Path) -> list[Layer]:
+def _search_dirs(source: str | Path | Mapping[str, Any] | None, base_dir: Path) -> list[Path]:
+    """Where config groups are looked for: the config file's folder, then pytti's ``config`` folder."""
+    folders = []
+    if isinstance(source, (str, Path)):
+        folders.append(_absolute(Path(source), base_dir).parent)
+    pytti = base_dir / PYTTI_CONFIG_DIR
+    if pytti.is_dir() and pytti not in folders:
+        folders.append(pytti)
+    return folders
+
+
+def _groups(folders: Sequence[Path]) -> set[str]:
+    """The config groups a defaults list can name: the sub-folders of the search folders."""
+    return {child.name for folder in folders if folder.is_dir() for child in folder.iterdir() if child.is_dir()}
+
+
+def _read_source(
+    source: str | Path | Mapping[str, Any] | None, base_dir: Path, folders: tuple[Path, ...], pytti_layout: bool
+) -> Source:
+    """The user's config: the mapping, the file, pytti's ``config/default.yaml`` (with ``conf=``), or nothing."""
     if isinstance(source, Mapping):
-        layers = [Layer("the settings mapping", dict(source))]
-    elif source is not None:
-        path = Path(source)
-        layers = [read_yaml_layer(path if path.is_absolute() else base / path)]
-    else:
-        layers = []
-    if conf_name is not None:
-        config_dir = base / "config"
-        default_file = config_dir / "default.yaml"
-        if default_file.exists():
-            layers.append(read_yaml_layer(default_file))
-        layers.append(read_yaml_layer(config_dir / "conf" / f"{conf_name}.yaml"))
-    return layers
+        try:
+            return Source("the settings mapping", OmegaConf.create(dict(source)), folders)
+        except OmegaConfBaseException as error:
+            raise SettingsError(f"The settings mapping holds a value a config cannot hold: {str(error).splitlines()[0]}.") from None
+    if source is not None:
+        path = _absolute(Path(source), base_dir)
+        return Source(str(path), read_yaml(path), folders)
+    default_file = base_dir / PYTTI_CONFIG_DIR / "default.yaml"
+    if pytti_layout and default_file.is_file():
+        return Source(f"{default_file.parent} (pytti's config folder)", read_yaml(default_file), folders)
+    return Source("defaults", OmegaConf.create({}), folders)
 
 
-def read_yaml_layer(path: Path) -> Layer:
-    """Read one YAML settings file; a missing file, a YAML error or a non-mapping is a SettingsError."""
+def _absolute(path: Path, base_dir: Path) -> Path:
+    return path if path.is_absolute() else base_dir / path
+
+
+def read_yaml(path: Path) -> DictConfig:
+    """Read one YAML settings file as OmegaConf reads it; a missing file, a YAML error or a non-mapping is a SettingsError."""
     if not path.is_file():
         raise SettingsError(f"Config file not found: {path}. Check the path (pytti layout: config/conf/NAME.yaml with conf=NAME).")
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config = OmegaConf.load(path)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -121,66 +148,48 @@ def read_yaml_layer(path: Path) -> Layer:
         raise SettingsError(f"{path}: not valid YAML{where}: {problem}. Fix the file and try again.") from None
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(f"{path}: cannot be read ({error}).") from None
-    if values is None:
-        values = {}
-    if not isinstance(values, dict):
-        raise SettingsError(f"{path}: must hold a mapping of settings (key: value lines), not a {type(values).__name__}.")
-    return Layer(str(path), values)
+    except OmegaConfBaseException as error:
+        raise SettingsError(f"{path}: {str(error).splitlines()[0]}. Fix the file and try again.") from None
+    if not isinstance(config, DictConfig):
+        raise SettingsError(f"{path}: must hold a mapping of settings (key: value lines), not a list.")
+    return config
 
 
-def parse_override(text: str) -> tuple[str, Any]:
-    """Split ``key=value``; the value is read as YAML (``cutouts=32`` is a number, ``animation_mode=off`` false)."""
-    key, sep, raw = text.partition("=")
-    key = key.strip().lstrip("+")
-    if not sep or not key:
-        raise SettingsError(f"Override {text!r} on {COMMAND_LINE} must look like key=value (e.g. cutouts=32).")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return key, value
+def _apply_mapping(composed: DictConfig, overrides: Mapping[str, Any], parsed: Overrides) -> None:
+    """A mapping of overrides goes on last, as Hydra applies its overrides."""
+    for raw_key, value in overrides.items():
+        key = KEY_ALIASES.get(raw_key, raw_key)
+        try:
+            OmegaConf.update(composed, key, value, merge=True, force_add=True)
+        except OmegaConfBaseException as error:
+            raise SettingsError(f"{raw_key} (in {COMMAND_LINE}): {str(error).splitlines()[0]}.") from None
+        parsed.keys.add(key)
 
 
-def _override_layer(overrides: Sequence[str] | Mapping[str, Any]) -> tuple[Layer, str | None]:
-    """The command-line layer, and the pytti ``conf=NAME`` it names (taken out of the layer)."""
-    if isinstance(overrides, Mapping):
-        values = dict(overrides)
-    else:
-        values = dict(parse_override(item) for item in overrides)
-    conf = values.pop("conf", None)
-    return Layer(COMMAND_LINE, values), (str(conf) if conf is not None else None)
+def _unknown_keys(values: Mapping[str, Any], origin: str) -> list[str]:
+    problems = []
+    for key, value in values.items():
+        if key in SETTING_NAMES or key in KEY_ALIASES:
+            continue
+        if key == CONF_GROUP and isinstance(value, dict):
+            problems.append(
+                f"conf (in {origin}): the conf file's first line is not '# @package _global_', so Hydra nests its "
+                "settings under 'conf:' and pytti would ignore them; add that line at the top of the file.")
+        else:
+            problems.append(f"{key} (in {origin}): unknown setting.{did_you_mean(key)}")
+    return problems
 
 
-def _resolve_interpolations(value: Any) -> Any:
-    """Resolve pytti's ``${now:FORMAT}`` and ``${user_cache:}``; anything else in ``${}`` is refused."""
-    if isinstance(value, list):
-        return [_resolve_interpolations(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve_interpolations(item) for key, item in value.items()}
-    if not isinstance(value, str) or "${" not in value:
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        name, _, argument = match.group(1).partition(":")
-        if name.strip() == "now":
-            return datetime.datetime.now().strftime(argument)
-        if name.strip() == "user_cache":
-            return ""
-        raise ValueError(f"the interpolation ${{{match.group(1)}}} is not supported; write the value itself")
-
-    return _INTERPOLATION.sub(replace, value)
+def _apply_aliases(values: dict[str, Any], command_line: set[str]) -> None:
+    """pytti's misspelled keys set their setting, unless the command line set it by its right name."""
+    for alias, key in KEY_ALIASES.items():
+        if alias in values:
+            value = values.pop(alias)
+            if key not in command_line:
+                values[key] = value
 
 
-def _did_you_mean(key: str) -> str:
-    candidates = list(SETTING_NAMES) + list(KEY_ALIASES)
-    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
-    if not close:
-        lowered = {name.lower(): name for name in candidates}
-        close = [lowered[key.lower()]] if key.lower() in lowered else []
-    return f" Did you mean {KEY_ALIASES.get(close[0], close[0])!r}?" if close else " See docs/settings.md for every setting."
-
-
-def _describe(error: ValidationError, merged: Mapping[str, Any], origins: Mapping[str, str]) -> list[str]:
+def _describe(error: ValidationError, values: Mapping[str, Any], origins: Mapping[str, str]) -> list[str]:
     """One line per validation problem: the key, the value, where it came from, what is allowed."""
     lines = []
     for item in error.errors():
@@ -188,20 +197,41 @@ def _describe(error: ValidationError, merged: Mapping[str, Any], origins: Mappin
         if isinstance(cross, CrossFieldError):
             lines.extend(f"{key}: {message}{_origin(key, origins)}." for key, message in cross.problems)
             continue
-        key = str(item["loc"][0]) if item["loc"] else "settings"
-        path = ".".join(str(part) for part in item["loc"])
-        value = merged.get(key)
-        shown = f" = {value!r}" if key in merged else ""
+        location = list(item["loc"])
+        key = str(location[0]) if location else "settings"
+        path, shown = _located(location, values)
         message = item["msg"].replace("Input should be", "must be").replace("Value error, ", "")
+        if item["type"] == "missing":
+            message = f"{location[-1]} is required"
         lines.append(f"{path}{shown}{_origin(key, origins)}: {message}.")
     return lines
+
+
+def _located(location: Sequence[object], values: Mapping[str, Any]) -> tuple[str, str]:
+    """The dotted path of the deepest value that exists along ``location``, and that value as ``' = ...'``."""
+    value: Any = values
+    reached: list[str] = []
+    for part in location:
+        if not _holds(value, part):
+            break
+        value = value[part]
+        reached.append(str(part))
+    if not reached:
+        return ".".join(str(part) for part in location), ""
+    return ".".join(reached), f" = {value!r}"
+
+
+def _holds(container: Any, part: object) -> bool:
+    """Whether ``container[part]`` exists: a key of a mapping or an index of a list."""
+    if isinstance(container, Mapping):
+        return part in container
+    return isinstance(container, list) and isinstance(part, int) and 0 <= part < len(container)
 
 
 def _origin(key: str, origins: Mapping[str, str]) -> str:
     return f" (from {origins[key]})" if key in origins else ""
 
 
-def _report(problems: list[str], layers: Sequence[Layer]) -> str:
-    sources = ", ".join(layer.origin for layer in layers if layer.values) or "defaults"
+def _report(problems: list[str], origin: str) -> str:
     count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    return f"Invalid settings ({count}; read from {sources}):\n" + "\n".join(f"  - {line}" for line in problems)
+    return f"Invalid settings ({count}; read from {origin}):\n" + "\n".join(f"  - {line}" for line in problems)
