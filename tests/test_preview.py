@@ -214,7 +214,7 @@ def test_a_vqgan_config_previews_at_the_vqgan_output_size_without_its_weights(ca
     ({"translate_x": "t +* 2"}, [], 2, ["translate_x"]),
     ({"rotate_2d": "bass * 2"}, [], 2, ["rotate_2d", "bass"]),
     ({"rotate_2d": "bass * 2", "input_audio_filters": [{"variable_name": "bass", "f_center": 80, "f_width": 40}]},
-     [], 2, ["rotate_2d", "bass", "audio reactivity"]),
+     [], 2, ["input_audio_filters", "input_audio, which is empty"]),
     ({"input_audio": "song.mp3"}, [], 1, ["input_audio", "song.mp3"]),
     ({"pre_animation_steps": 60}, [], 2, ["pre_animation_steps", "nothing moves"]),
     ({}, ["--frames", "0"], 2, ["--frames", "1 or more"]),

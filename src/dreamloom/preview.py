@@ -16,13 +16,14 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from dreamloom.engine.frames import FrameStart
+from dreamloom.audio.decoding import check_audio
+from dreamloom.engine.audio_variables import AudioVariablesHook, analyse_settings
+from dreamloom.engine.frames import FrameHook, FrameStart
 from dreamloom.engine.image_terms import resolve_size
 from dreamloom.engine.motion import Motion2DHook
 from dreamloom.errors import SettingsError
 from dreamloom.images.rgb import RGBImage
 from dreamloom.images.vqgan.registry import get_spec
-from dreamloom.output.soundtrack import check_audio
 from dreamloom.output.video import export_video
 from dreamloom.plan import Plan, StepVariables, Timeline, build_plan
 from dreamloom.settings.choices import AnimationMode, ImageModelChoice, VideoFormat
@@ -69,7 +70,7 @@ def preview_path(settings: Settings, fmt: VideoFormat = VideoFormat.MP4) -> Path
 
 
 def _check_previewable(plan: Plan) -> None:
-    """Only 2D motion can be previewed, and only from expressions whose variables exist without a render."""
+    """Only 2D motion can be previewed."""
     mode = plan.settings.animation_mode
     if mode is AnimationMode.OFF:
         raise SettingsError("animation_mode: off renders a still image, so there is no motion to preview; "
@@ -77,11 +78,6 @@ def _check_previewable(plan: Plan) -> None:
     if mode is not AnimationMode.TWO_D:
         raise SettingsError(f"animation_mode: {mode.value!r} cannot be previewed yet; the preview shows 2D motion "
                             "only (animation_mode: 2D).")
-    for name, expression in plan.motion.items():
-        unknown = sorted(expression.names - {"t"})
-        if unknown:
-            raise SettingsError(f"{name}: `{expression.source}` reads {', '.join(unknown)}, which has no value "
-                                "without audio reactivity; the preview can only show motion that depends on t.")
 
 
 def _frame_count(timeline: Timeline, frames: int | None) -> int:
@@ -138,15 +134,18 @@ def _motion_grid(settings: Settings, width: int, height: int) -> RGBImage:
 
 def motion_frames(plan: Plan, count: int) -> Iterator[Image.Image]:
     """``count`` pictures: the start picture, then that picture after the motion of each render frame in
-    turn, evaluated by the render's hook at the step where the frame begins."""
+    turn, evaluated by the render's hook at the step where the frame begins (with the audio variables of
+    that frame when there are filters)."""
     settings, timeline = plan.settings, plan.timeline
     model = _start_model(settings)
-    hook = Motion2DHook(model, plan.motion, settings.sampling_mode, settings.infill_mode)
+    hooks: list[FrameHook] = [AudioVariablesHook(analyse_settings(settings))] if settings.input_audio_filters else []
+    hooks.append(Motion2DHook(model, plan.motion, settings.sampling_mode, settings.infill_mode))
     variables = StepVariables(timeline)
     for index in range(count):
         if index > 0:
             step = timeline.pre_animation_steps + (index - 1) * timeline.steps_per_frame
-            hook.on_frame(FrameStart(index - 1, step, timeline.time_of(step)), variables)
+            for hook in hooks:
+                hook.on_frame(FrameStart(index - 1, step, timeline.time_of(step)), variables)
         yield model.to_pil()
 
 

@@ -54,6 +54,11 @@ class FrameHook(abc.ABC):
         """Do this hook's work for the frame. ``variables.at(start.step)`` holds what earlier stages set;
         a variables hook sets the frame's values with ``variables.set_frame_values``."""
 
+    def start_values(self) -> dict[str, float]:
+        """Per-frame values a variables hook serves before the first frame boundary (pre-animation steps),
+        so that expressions can read them from step 0."""
+        return {}
+
     def state(self) -> dict[str, Any]:
         """What a resumed run needs to continue this hook exactly (empty when it keeps nothing)."""
         return {}
@@ -64,7 +69,10 @@ class FrameHook(abc.ABC):
 
 @dataclass(frozen=True)
 class StepReport:
-    """Sent to callbacks after each step; ``done`` steps are complete (so ``done - 1`` just ran)."""
+    """Sent to callbacks after each step; ``done`` steps are complete (so ``done - 1`` just ran).
+
+    ``variables`` are the expression variables that step read (``t`` and the per-frame values).
+    """
 
     done: int
     scene: int
@@ -72,6 +80,7 @@ class StepReport:
     t: float
     model: ImageModel
     history: LossHistory
+    variables: Mapping[str, float]
 
 
 StepCallback = Callable[[StepReport], None]
@@ -97,11 +106,14 @@ class FrameLoop:
         if len(set(names)) != len(names):
             raise ValueError(f"frame hooks need unique names, got {names}")
         self.reset_lr_each_frame = reset_lr_each_frame
+        start_values = {name: value for hook in self.hooks for name, value in hook.start_values().items()}
+        if start_values:
+            variables.set_frame_values(start_values)
 
     def run(self, start: int, callbacks: Sequence[StepCallback]) -> None:
         """Run steps ``start`` … end; each callback sees every completed step."""
         for step in range(start, self.timeline.total_steps):
-            self.step(step)
+            variables = self.step(step)
             report = StepReport(
                 done=step + 1,
                 scene=self.timeline.scene_of(step)[0],
@@ -109,15 +121,19 @@ class FrameLoop:
                 t=self.timeline.time_of(step),
                 model=self.optimiser.model,
                 history=self.optimiser.history,
+                variables=variables,
             )
             for callback in callbacks:
                 callback(report)
 
-    def step(self, step: int) -> None:
-        """Global step ``step``: the frame's hooks first if a frame begins here, then one optimiser step."""
+    def step(self, step: int) -> dict[str, float]:
+        """Global step ``step``: the frame's hooks first if a frame begins here, then one optimiser step.
+        Returns the variables the step read."""
         if self.timeline.is_frame_boundary(step):
             self.begin_frame(step)
-        self.optimiser.step(step, self.variables.at(step), self.timeline.blend_of(step))
+        variables = self.variables.at(step)
+        self.optimiser.step(step, variables, self.timeline.blend_of(step))
+        return variables
 
     def begin_frame(self, step: int) -> None:
         """Run the hooks of the frame starting at ``step``, then reset the optimiser if asked."""

@@ -1,13 +1,15 @@
 """Which frame hooks a plan asks for: one place that maps animation settings to per-frame work.
 
-A still image (``animation_mode: off``) gets none: its init losses act for the whole run and its video
-masks keep their first frame.
+A still image (``animation_mode: off``) gets only the audio variables, when it has filters: its weights
+still follow ``t`` and the frame timeline as pytti's do; its init losses act for the whole run and its
+video masks keep their first frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dreamloom.engine.audio_variables import AudioVariablesHook, analyse_settings
 from dreamloom.engine.frames import FrameHook
 from dreamloom.engine.image_terms import PictureTerm
 from dreamloom.engine.motion import Motion2DHook
@@ -33,6 +35,8 @@ def plan_hooks(
     """The frame hooks of ``plan``'s animation mode, acting on ``model``, the prompts and the image terms."""
     settings = plan.settings
     hooks: list[FrameHook] = []
+    if settings.input_audio_filters:
+        hooks.append(AudioVariablesHook(analyse_settings(settings)))
     if settings.animation_mode is AnimationMode.OFF:
         return hooks
     if settings.animation_mode is AnimationMode.TWO_D:

@@ -20,7 +20,7 @@ from dreamloom.output.backups import Backup, BackupStore
 from dreamloom.output.display import clear_notebook, in_notebook, peak_memory, progress_line, save_loss_graph, show_preview
 from dreamloom.output.files import save_png
 from dreamloom.output.loss_log import CsvLossLog
-from dreamloom.plan import Timeline
+from dreamloom.plan import Timeline, audio_variable_names
 from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
 
@@ -68,9 +68,12 @@ class RunWriter:
         self.snapshot = snapshot
         self.pictures: list[Path] = []
         self.backups = BackupStore(paths.backup_folder, paths.base_name, settings.backups)
-        self.csv = CsvLossLog(paths.named("_losses.csv"), columns, timeline.frame_of if self.animated else None)
+        self.variables = audio_variable_names([band.variable_name for band in settings.input_audio_filters])
+        self.csv = CsvLossLog(paths.named("_losses.csv"), columns, timeline.frame_of if self.animated else None,
+                              self.variables)
         self.csv.start(resumed_after=start)
         self._flushed = start
+        self._variable_rows: list[list[float]] = []
         self._tensorboard = _open_tensorboard(paths) if settings.use_tensorboard else None
         self.progress = progress
         self._bar = tqdm(total=self.total_steps, initial=start, unit="step", desc=paths.base_name, leave=True,
@@ -78,6 +81,8 @@ class RunWriter:
 
     def __call__(self, report: StepReport) -> None:
         self._bar.update(1)
+        if self.variables:
+            self._variable_rows.append([report.variables[name] for name in self.variables])
         clear_every = self.settings.clear_every
         if clear_every and report.done % clear_every == 0 and in_notebook():
             clear_notebook()
@@ -116,8 +121,9 @@ class RunWriter:
             save_png(swatch, self.paths.named("_palette.png"))
 
     def _flush(self, report: StepReport) -> None:
-        self.csv.append(self._flushed, report.history.rows(self._flushed, report.done))
+        self.csv.append(self._flushed, report.history.rows(self._flushed, report.done), self._variable_rows)
         self._flushed = report.done
+        self._variable_rows = []
 
     def display(self, report: StepReport) -> None:
         """Progress line, preview, TensorBoard scalars and (if asked) peak memory, at ``display_every``."""

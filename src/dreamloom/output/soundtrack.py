@@ -7,7 +7,6 @@ never sits in memory and the container's audio and video packets stay interleave
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -15,37 +14,11 @@ from types import TracebackType
 import av
 import av.container
 
+from dreamloom.audio.decoding import open_audio, resampled_frames
 from dreamloom.errors import InputFileError
 
 FALLBACK_RATE = 48_000
 """The sample rate used when the encoder cannot keep the file's own (Opus and 44.1 kHz, for one)."""
-
-
-def open_audio(path: Path) -> av.container.InputContainer:
-    """Open ``path`` for decoding; an unreadable file or one with no sound is an InputFileError naming it."""
-    try:
-        container = av.open(str(path))
-    except (OSError, av.error.FFmpegError) as error:
-        raise InputFileError(
-            f"Cannot read the audio file {path}: {_reason(error)}. Give an audio file FFmpeg can decode "
-            f"(wav, mp3, flac, ogg, m4a, ...)."
-        ) from None
-    if not container.streams.audio:
-        container.close()
-        raise InputFileError(f"The audio file {path} has no audio stream. Give a file that contains sound.")
-    return container
-
-
-def check_audio(path: Path, setting: str) -> None:
-    """Fail before any long work when the audio file a setting names cannot be read; the error names it."""
-    try:
-        open_audio(path).close()
-    except InputFileError as error:
-        raise InputFileError(f"{setting}: {error}") from None
-
-
-def _reason(error: Exception) -> str:
-    return getattr(error, "strerror", None) or str(error)
 
 
 class Soundtrack:
@@ -81,7 +54,8 @@ class Soundtrack:
         self._skip = round(self.offset * self._rate)
         self._written = 0
         self._fifo = av.AudioFifo()
-        self._source = self._decoded(av.AudioResampler(format=context.format, layout=context.layout, rate=self._rate))
+        resampler = av.AudioResampler(format=context.format, layout=context.layout, rate=self._rate)
+        self._source = resampled_frames(self._input, resampler, self.path)
 
     def __enter__(self) -> Soundtrack:
         return self
@@ -96,15 +70,6 @@ class Soundtrack:
                 f"The audio offset {self.offset:g} s is past the end of {self.path} "
                 f"({self._input.duration / av.time_base:.2f} s long). Choose a smaller input_audio_offset (--audio-offset)."
             )
-
-    def _decoded(self, resampler: av.AudioResampler) -> Iterator[av.AudioFrame]:
-        """The whole file as frames in the encoder's format, rate and layout."""
-        try:
-            for frame in self._input.decode(audio=0):
-                yield from resampler.resample(frame)
-        except av.error.FFmpegError as error:
-            raise InputFileError(f"The audio file {self.path} is corrupt: {_reason(error)}. Give a file that plays.") from None
-        yield from resampler.resample(None)
 
     def _fill(self, samples: int) -> int:
         """Buffer up to ``samples`` samples past the offset (fewer at the end of the file); returns how many are."""

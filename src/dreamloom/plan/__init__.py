@@ -2,6 +2,6 @@
 
 from dreamloom.plan.compiled import Plan, build_plan, expression_variables
 from dreamloom.plan.timeline import SceneBlend, Timeline
-from dreamloom.plan.variables import StepVariables
+from dreamloom.plan.variables import BEAT, StepVariables, audio_variable_names
 
-__all__ = ["Plan", "SceneBlend", "StepVariables", "Timeline", "build_plan", "expression_variables"]
+__all__ = ["BEAT", "Plan", "SceneBlend", "StepVariables", "Timeline", "audio_variable_names", "build_plan", "expression_variables"]

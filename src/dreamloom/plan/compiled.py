@@ -13,6 +13,7 @@ from dreamloom.dsl.grammar import parse_scenes
 from dreamloom.dsl.loss_strings import parse_direct_image_prompts, parse_weight_setting
 from dreamloom.dsl.tree import Prompt, Scene, WeightSpec
 from dreamloom.plan.timeline import Timeline
+from dreamloom.plan.variables import audio_variable_names
 from dreamloom.errors import PromptError, SettingsError
 from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
@@ -47,17 +48,35 @@ class Plan:
 
 
 def expression_variables(settings: Settings) -> frozenset[str]:
-    """Names expressions may read: ``t``, every audio band and its ``_prev``, and ``r R mu`` in 3D."""
-    names = {"t"}
-    for band in settings.input_audio_filters:
-        names.update((band.variable_name, f"{band.variable_name}_prev"))
+    """Names expressions may read: ``t``, every audio band with its ``_prev`` and ``_onset`` and ``beat``
+    (when there are filters), and ``r R mu`` in 3D."""
+    names = {"t", *audio_variable_names([band.variable_name for band in settings.input_audio_filters])}
     if settings.animation_mode is AnimationMode.THREE_D:
         names.update(DEPTH_VARIABLES)
     return frozenset(names)
 
 
+def check_audio_filters(settings: Settings) -> None:
+    """Filters need a sound to measure, and the variables they bring must not share a name."""
+    if settings.input_audio_filters and not settings.input_audio:
+        raise SettingsError(
+            "input_audio_filters: the filters measure the bands of input_audio, which is empty; set input_audio "
+            "to a sound file or remove input_audio_filters."
+        )
+    names = list(audio_variable_names([band.variable_name for band in settings.input_audio_filters]))
+    taken = DEPTH_VARIABLES if settings.animation_mode is AnimationMode.THREE_D else ()
+    clashes = sorted({name for name in names if names.count(name) > 1 or name in taken})
+    if clashes:
+        raise SettingsError(
+            f"input_audio_filters: the variable name {', '.join(map(repr, clashes))} would mean two things (each "
+            "filter brings NAME, NAME_prev and NAME_onset, the filters together bring beat, and 3D brings r, R and "
+            "mu); give every filter its own variable_name."
+        )
+
+
 def build_plan(settings: Settings) -> Plan:
     """Compile the scenes and every expression setting; raises PromptError on the first bad one."""
+    check_audio_filters(settings)
     variables = expression_variables(settings)
     scenes = parse_scenes(settings.scenes, prefix=settings.scene_prefix, suffix=settings.scene_suffix, variables=variables)
     if not scenes:

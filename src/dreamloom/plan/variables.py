@@ -1,15 +1,25 @@
 """The values expressions read at a step: ``t`` from the timeline plus values set once per frame.
 
-Per-frame values (audio bands and their ``_prev``, later) are written by frame hooks through
+Per-frame values (audio bands, their ``_prev`` and ``_onset``, and ``beat``) are written by frame hooks through
 :meth:`StepVariables.set_frame_values`; they stay in force until the next frame sets them again, and they
 travel in backups so a resumed run reads the same values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from dreamloom.plan.timeline import Timeline
+
+BEAT = "beat"
+"""The one audio variable that is not per band: 1 on frames with a beat, decaying after."""
+
+
+def audio_variable_names(bands: Sequence[str]) -> tuple[str, ...]:
+    """The expression variables that audio filters named ``bands`` bring, in the order tables list them:
+    each band, its ``_prev`` and its ``_onset``, then ``beat`` (none without bands)."""
+    names = tuple(name for band in bands for name in (band, f"{band}_prev", f"{band}_onset"))
+    return (*names, BEAT) if names else ()
 
 
 class StepVariables:
