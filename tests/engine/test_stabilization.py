@@ -287,3 +287,10 @@ def test_depth_and_flow_stabilization_warn_once_that_2d_ignores_them(caplog):
     assert "depth_stabilization_weight is set but has no effect with animation_mode: 2D" in warned[0]
     assert "flow_stabilization_weight" in warned[1]
     assert [hook.name for hook in run.loop.hooks] == ["motion_2d"]
+
+
+def test_stabilization_stream_takes_pyttis_negative_seeds_as_torch_does():
+    """A negative seed is torch's seed + 2**64; its re-embedding stream is that seed's and differs per frame."""
+    negative = stabilization_generator(-4854551145582748953, 2).get_state()
+    assert torch.equal(negative, stabilization_generator(2**64 - 4854551145582748953, 2).get_state())
+    assert not torch.equal(negative, stabilization_generator(-4854551145582748953, 3).get_state())

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from dreamloom.draws import seeded_generator
 from dreamloom.engine.device import resolve_precision
 from dreamloom.engine.frames import FrameHook, FrameLoop, StepCallback
 from dreamloom.engine.hooks import plan_hooks
@@ -101,7 +102,7 @@ def build_run(
     init_picture = load_image(settings.init_image, "init_image") if settings.init_image else None
     if prompts is None:
         prompts = build_prompts(plan, device, resolve_precision(settings.precision, device))
-    generator = torch.Generator().manual_seed(settings.seed)  # on the CPU: same draws on every device, no sync
+    generator = seeded_generator(settings.seed)  # on the CPU: same draws on every device, no sync
     if model is None:
         width, height = resolve_size(settings, init_picture)
         model = build_image_model(settings, width, height, device)

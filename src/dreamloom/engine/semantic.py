@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from dreamloom.draws import seeded_generator
 from dreamloom.dsl.tree import Prompt, Scene, SourceKind
 from dreamloom.engine.terms import MicroBatch
 from dreamloom.images.pictures import picture_to_tensor
@@ -139,7 +140,7 @@ def build_scene_prompts(plan: Plan, perceptors: Sequence[Perceptor]) -> ScenePro
     if extra.stabilization is not None:  # pytti: aimed at the init image, else off until the first frame
         init = picture_to_tensor(load_image(settings.init_image, "init_image")) if settings.init_image else None
         pictures.append((extra.stabilization, init))
-    guide.prepare(scenes, torch.Generator().manual_seed(settings.seed + PREPARE_SEED_OFFSET), pictures=pictures)
+    guide.prepare(scenes, seeded_generator(settings.seed, PREPARE_SEED_OFFSET), pictures=pictures)
     for perceptor in perceptors:
         perceptor.release_text_tower()
     return ScenePrompts(guide, scenes, extra)

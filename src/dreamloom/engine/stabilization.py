@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dreamloom.draws import SEED_MODULUS
 from dreamloom.engine.frames import FrameHook, FrameStart, HookStage
 from dreamloom.engine.image_terms import PictureTerm, TermRole
 from dreamloom.engine.semantic import ScenePrompts
@@ -31,7 +32,7 @@ STABILIZATION_STREAM = 2
 def stabilization_generator(seed: int, frame: int) -> torch.Generator:
     """The generator of frame ``frame``'s re-embedding cutouts: a function of the seed and the frame alone,
     so a resumed run re-embeds exactly as the uninterrupted one did."""
-    state = np.random.SeedSequence([seed, STABILIZATION_STREAM, frame]).generate_state(1, dtype=np.uint64)
+    state = np.random.SeedSequence([seed % SEED_MODULUS, STABILIZATION_STREAM, frame]).generate_state(1, dtype=np.uint64)
     return torch.Generator().manual_seed(int(state[0]))
 
 

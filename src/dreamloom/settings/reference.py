@@ -12,14 +12,15 @@ from typing import Literal, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
-from dreamloom.settings.loading import KEY_ALIASES
+from dreamloom.settings.names import KEY_ALIASES
 from dreamloom.settings.schema import Settings
 
 HEADER = """# Settings reference
 
 Generated from dreamloom's schema (`python -m dreamloom.settings.reference > docs/settings.md`).
 Every pytti-core setting is accepted with pytti's spelling and default; dreamloom's own additions are
-`perceptors`, `precision`, `output_dir`, `backup_dir`, `video_format`, `video_crf` and `interpolation_mode`.
+`perceptors`, `precision`, `output_dir`, `backup_dir`, `video_format`, `video_crf`, `interpolation_mode` and
+`input_audio_beat_half_life` (with the filters' `attack` and `release`).
 Expression settings accept numbers or expression text (see docs/scene-language.md). Accepted misspellings: {aliases}.
 
 | setting | default | allowed | meaning |

@@ -8,7 +8,7 @@ layer compiles them when the plan is built.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -54,6 +54,10 @@ class CrossFieldError(ValueError):
         self.problems = problems
 
 
+AUDIO_ANALYSIS_RATE = 44_100
+"""Samples per second at which input_audio is analysed (pytti's rate): filter bands lie below half of it."""
+
+
 class AudioFilter(BaseModel):
     """One Butterworth band-pass filter whose envelope becomes an expression variable."""
 
@@ -63,6 +67,8 @@ class AudioFilter(BaseModel):
     f_center: float = Field(gt=0, description="Centre frequency of the band in Hz.")
     f_width: float = Field(gt=0, description="Width of the band in Hz.")
     order: int = Field(default=5, ge=1, le=20, description="Filter order; higher is a steeper band edge.")
+    attack: float = Field(default=0, ge=0, description="Seconds the value takes to rise about 63 % of the way to a louder level; 0 follows at once.")
+    release: float = Field(default=0, ge=0, description="Seconds the value takes to fall about 63 % of the way to a quieter level; 0 follows at once.")
 
     @field_validator("variable_name")
     @classmethod
@@ -71,22 +77,50 @@ class AudioFilter(BaseModel):
             raise ValueError("must be a name made of letters, digits and _ that starts with a letter (not 't')")
         return name
 
+    @model_validator(mode="after")
+    def _band_inside_nyquist(self) -> AudioFilter:
+        low, high = self.f_center - self.f_width / 2, self.f_center + self.f_width / 2
+        if low <= 0 or high >= AUDIO_ANALYSIS_RATE / 2:
+            raise ValueError(
+                f"the band of {self.variable_name!r} runs from {low:g} to {high:g} Hz; it must lie strictly between "
+                f"0 and {AUDIO_ANALYSIS_RATE / 2:g} Hz (audio is analysed at {AUDIO_ANALYSIS_RATE} Hz), so make "
+                f"f_width smaller than 2 × f_center and f_center + f_width/2 below {AUDIO_ANALYSIS_RATE / 2:g}"
+            )
+        return self
+
 
 class MmcModel(BaseModel):
-    """A pytti ``mmc_models`` entry; dreamloom maps it onto an open_clip model."""
+    """A pytti ``mmc_models`` entry; dreamloom maps CLIP entries onto open_clip models.
+
+    As in pytti, the entries only matter with ``use_mmc: true``; :meth:`Settings._consistent` then checks
+    that each names a CLIP model fully.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     architecture: str = Field(default="clip", description="Model family, e.g. clip.")
-    publisher: str = Field(description="Who published the weights, e.g. openai or mlfoundations.")
-    id: str = Field(description="The model id, e.g. ViT-B/32 or ViT-B-32--laion2b_e16.")
+    publisher: str | None = Field(default=None, description="Who published the weights, e.g. openai or mlfoundations.")
+    id: str | None = Field(default=None, description="The model id, e.g. ViT-B/32 or ViT-B-32--laion2b_e16.")
+
+    def problem(self) -> str | None:
+        """Why dreamloom cannot load this entry, or None."""
+        if self.architecture.strip().lower() != "clip":
+            return (f"{self.architecture.upper()} perceptors are not supported (yet); use a CLIP model, e.g. "
+                    "{architecture: clip, publisher: openai, id: ViT-B/32}, or set use_mmc: false and use the flags "
+                    "(ViTB32, ...) or `perceptors`")
+        missing = [name for name in ("publisher", "id") if not getattr(self, name)]
+        if missing:
+            return (f"needs {' and '.join(missing)} (dreamloom loads one model per entry), e.g. "
+                    "{architecture: clip, publisher: openai, id: ViT-B/32}")
+        return None
 
     def perceptor_name(self) -> str:
         """The dreamloom perceptor name: OpenAI ids become pytti flags, ``MODEL--TAG`` becomes ``MODEL/TAG``."""
-        if self.publisher.strip().lower() == "openai":
-            return self.id.replace("/", "").replace("-", "").replace("@", "_")
-        model, separator, tag = self.id.partition("--")
-        return f"{model}/{tag}" if separator else self.id
+        publisher, model_id = self.publisher or "", self.id or ""
+        if publisher.strip().lower() == "openai":
+            return model_id.replace("/", "").replace("-", "").replace("@", "_")
+        model, separator, tag = model_id.partition("--")
+        return f"{model}/{tag}" if separator else model_id
 
 
 class Settings(BaseModel):
@@ -115,7 +149,7 @@ class Settings(BaseModel):
     random_initial_palette: bool = Field(default=False, description="Limited Palette: start from random colours instead of grey ramps.")
     palette_size: int = Field(default=5, ge=1, le=256, description="Limited Palette: colours per palette.")
     palettes: int = Field(default=20, ge=1, le=1024, description="Limited Palette: number of palettes (total colours = palettes × palette_size).")
-    gamma: float = Field(default=1.0, gt=0, description="Limited Palette: relative gamma; higher is darker and more contrasted.")
+    gamma: float = Field(default=1.0, ge=0, description="Limited Palette: relative gamma; higher is darker and more contrasted.")
     hdr_weight: float = Field(default=0.01, description="Limited Palette: how strongly `gamma` is maintained; 0 disables.")
     palette_normalization_weight: float = Field(default=0.2, description="Limited Palette: keeps every palette present in the image.")
     show_palette: bool = Field(default=False, description="Limited Palette: write and display a palette swatch.")
@@ -155,7 +189,8 @@ class Settings(BaseModel):
     # --- Audio -----------------------------------------------------------------------------------------
     input_audio: str = Field(default="", description="Audio file whose bands drive expression variables (and the video's soundtrack).")
     input_audio_offset: float = Field(default=0, ge=0, description="Seconds into the audio where the animation starts.")
-    input_audio_filters: list[AudioFilter] = Field(default_factory=list, description="Band-pass filters: `variable_name`, `f_center`, `f_width`, `order`.")
+    input_audio_filters: list[AudioFilter] = Field(default_factory=list, description="Band-pass filters: `variable_name`, `f_center`, `f_width`, `order`, and optional `attack`/`release` smoothing in seconds (see docs/audio.md).")
+    input_audio_beat_half_life: float = Field(default=0.25, ge=0, description="Seconds after a detected beat in which the `beat` variable falls from 1 to 0.5; 0 makes it 1 on beat frames only.")
 
     # --- Output ----------------------------------------------------------------------------------------
     file_namespace: str = Field(default="default", description="Name of the output folder (and of the files in it).")
@@ -188,7 +223,7 @@ class Settings(BaseModel):
     mmc_models: list[MmcModel] = Field(default_factory=list, description="pytti's mmc model list: `architecture`, `publisher`, `id`.")
     learning_rate: float | None = Field(default=None, gt=0, description="Optimiser step size; null uses the image model's default.")
     reset_lr_each_frame: bool = Field(default=True, description="Start a fresh optimiser at every animation frame.")
-    seed: int | None = Field(default=None, ge=0, lt=2**63, description="Random seed; null (or pytti's `${now:%f}`) draws one when the settings are loaded, and the value used is saved.")
+    seed: int | None = Field(default=None, ge=-(2**63), lt=2**64, description="Random seed, any integer `torch.manual_seed` takes (pytti's negative seeds included); null (or pytti's `${now:%f}`) draws one when the settings are loaded, and the value used is saved.")
     cutouts: int = Field(default=40, ge=1, description="Glimpses of the image shown to the perceptors each step.")
     cut_pow: float = Field(default=2, gt=0, description="Larger values make cutouts smaller (more detail).")
     cutout_border: float = Field(default=0.25, ge=0, le=1, description="How far cutouts may poke out over the edges, as a fraction of the image.")
@@ -198,6 +233,14 @@ class Settings(BaseModel):
     device: str = Field(default="auto", description="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N, mps; pytti's integer N means CUDA device N when CUDA exists.")
     precision: Annotated[Precision, _choice(Precision)] = Field(default=Precision.AUTO, description="Perceptor precision: auto, fp32, bf16 or fp16.")
     interpolation_mode: Annotated[InterpolationMode, _choice(InterpolationMode)] = Field(default=InterpolationMode.LOSS, description="Scene blending: `loss` (pytti's loss ramp) or `embedding` (blend prompts in CLIP space).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pytti_nulls(cls, values: Any) -> Any:
+        """pytti reads a null setting as "not set": a flag as false, a list as empty, optional text as empty."""
+        if not isinstance(values, dict):
+            return values
+        return {key: _null_value(key) if value is None else value for key, value in values.items()}
 
     @field_validator("width", "height")
     @classmethod
@@ -250,6 +293,12 @@ class Settings(BaseModel):
             problems.append(("height", "only one of width and height may be -1"))
         if self.far_plane <= self.near_plane:
             problems.append(("far_plane", f"{self.far_plane:g} must be greater than near_plane ({self.near_plane:g})"))
+        if self.use_mmc:
+            problems += [
+                ("mmc_models", f"entry {index} {model.model_dump(exclude_none=True)} {problem}")
+                for index, model in enumerate(self.mmc_models)
+                if (problem := model.problem()) is not None
+            ]
         if problems:
             raise CrossFieldError(problems)
         return self
@@ -263,3 +312,17 @@ class Settings(BaseModel):
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(Settings.model_fields)
+
+
+def _null_value(key: str) -> Any:
+    """What a null means for ``key``: false for a flag, empty for a list or optional text, else null itself."""
+    info = Settings.model_fields.get(key)
+    if info is None:
+        return None
+    if info.annotation is bool:
+        return False
+    if get_origin(info.annotation) is list:
+        return []
+    if info.annotation is str and info.default == "":
+        return ""
+    return None
