@@ -152,6 +152,15 @@ def test_infill_mirror_reflects_about_the_edge_pixel() -> None:
     assert torch.equal(moved[..., 3:], image[..., :-3])
 
 
+def test_mirror_infill_on_a_one_pixel_high_picture_reads_its_only_row() -> None:
+    """A single row has no second pixel to reflect about: every row index, on or off the picture, is row 0."""
+    image = torch.tensor([[[[0.0, 1.0, 4.0, 9.0]]]], dtype=torch.float64)
+    points = torch.tensor([[[[1.5, -1.3], [0.25, 2.7], [3.0, 0.0], [-1.0, 5.0]]]], dtype=torch.float64)
+    read = sample_at(image, points, BILINEAR, InfillMode.MIRROR)
+    # x: halfway between 1 and 4; a quarter of the way from 0 to 1; the last pixel; mirrored to x = 1
+    assert read.flatten().tolist() == pytest.approx([2.5, 0.25, 9.0, 1.0])
+
+
 def test_infill_smear_repeats_the_edge_pixel() -> None:
     image = picture()
     moved = warp(image, NEAREST, InfillMode.SMEAR, translate_x=-3)

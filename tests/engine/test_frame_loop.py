@@ -140,6 +140,7 @@ def test_run_state_carries_hook_state_and_variables_to_a_resumed_run():
     log: list = []
     first = run_with([Recorder("motion", HookStage.MOTION, log), Beat()])
     first.run(0, [])
+    torch.rand(3, generator=first.generator)  # as cutouts would: the state now differs from a fresh run's
     state = first.state()
     assert set(state) == {"image", "optimizer", "generator", "variables", "hooks", "prompts"}
     assert state["variables"] == {"beat": 20.0} and int(state["hooks"]["motion"]["frames_seen"]) == 3

@@ -79,6 +79,20 @@ def test_unknown_backup_formats_are_refused_clearly(tmp_path: Path, payload):
         load_backup(tmp_path / "ns_1.bak", torch.device("cpu"))
 
 
+def test_backups_are_numbered_numerically_across_digit_boundaries(tmp_path: Path):
+    """As strings "100" < "50": pruning would then delete the newest backups and --resume restart at step 50."""
+    store = BackupStore(tmp_path, "ns", 2)
+    for step in (50, 100, 150, 200):
+        store.save(step, _backup(step))
+    assert store.numbers() == [150, 200]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ns_150.bak", "ns_200.bak"]
+    assert load_backup(store.path(store.numbers()[-1]), torch.device("cpu")).step == 200  # what --resume loads
+    every = BackupStore(tmp_path / "all", "ns", "all")
+    for step in (1000, 9, 100, 10, 99):
+        every.save(step, _backup(step))
+    assert every.numbers() == [9, 10, 99, 100, 1000]
+
+
 def test_backups_all_and_none(tmp_path: Path):
     keep_all = BackupStore(tmp_path / "a", "ns", "all")
     for step in range(1, 6):

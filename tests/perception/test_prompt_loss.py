@@ -85,3 +85,29 @@ def test_prompt_loss_is_the_mean_of_the_shared_rule() -> None:
     expected.backward()
     assert torch.equal(loss, expected) and torch.equal(leaf.grad, shared.grad)
     assert raw.item() == pytest.approx(2.0 / 3)
+
+
+def test_spherical_distance_of_opposite_embeddings_is_finite_despite_rounding() -> None:
+    """In float32 ‖x̂ − ŷ‖/2 rounds to 1.0000001 for x = (3, 3, 3), y = −x: arcsin needs the clamp to stay finite."""
+    x = torch.tensor([3.0, 3.0, 3.0])
+    assert spherical_distance(x, -x).item() == pytest.approx(math.pi**2 / 2, rel=1e-6)
+    nearly = torch.tensor([-3.0, -3.0, -2.9])  # angle from x: arccos(−8.9/√(27·26.41))
+    angle = math.acos(-(9 + 9 + 8.7) / math.sqrt(27 * (9 + 9 + 8.41)))
+    assert spherical_distance(x, nearly).item() == pytest.approx(angle**2 / 2, rel=1e-4)
+
+
+def test_spherical_distance_normalises_and_measures_along_the_last_dimension() -> None:
+    """[2, 3, 2] embeddings: F.normalize's default dim (1) or a norm over dim 1 would mix the three rows."""
+    x = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]], [[4.0, 0.0], [1.0, 0.0], [0.0, -1.0]]])
+    y = torch.tensor([[[0.0, 1.0], [0.0, 5.0], [-1.0, 1.0]], [[1.0, 1.0], [-2.0, 0.0], [3.0, 0.0]]])
+    angles = torch.tensor([[math.pi / 2, 0.0, math.pi / 2], [math.pi / 4, math.pi, math.pi / 2]])
+    assert torch.allclose(spherical_distance(x, y), angles.square() / 2, atol=1e-5)
+
+
+def test_float_mask_weights_and_stops_are_applied_in_the_distances_precision() -> None:
+    """A float mask weight or stop is used at float64 for float64 distances, not rounded to float32 first."""
+    value, _, _ = _grad(0.3, -math.inf, [0.5, 1.5], mask_weights=0.1)
+    assert abs(value - 0.03) < 1e-15  # 0.1 rounded to float32 would be off by 4e-10
+    # 0.1000000007 lies between 0.1 and float32(0.1) = 0.10000000149: only the exact stop lets it pull
+    _, grad, _ = _grad(1.0, -math.inf, [0.1000000007, 0.5], mask_stops=0.1)
+    assert grad == pytest.approx([0.5, 0.5])
