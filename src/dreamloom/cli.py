@@ -1,4 +1,4 @@
-"""The ``dreamloom`` command: ``render``, ``preview``, ``settings``, ``video`` and ``models``.
+"""The ``dreamloom`` command: ``render``, ``preview``, ``audio``, ``settings``, ``video`` and ``models``.
 
 Every user error ends here as one message on stderr and the error's exit code, never a traceback.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 
 from dreamloom.version import __version__
-from dreamloom.errors import DreamloomError, SettingsError
+from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
 
 if TYPE_CHECKING:
     from dreamloom.settings.choices import VideoFormat
@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.quiet)
     try:
         return args.handler(args)
+    except RenderInterrupted as error:
+        print(f"dreamloom: interrupted: {error}", file=sys.stderr)
+        return error.exit_code
     except DreamloomError as error:
         print(f"dreamloom: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -67,6 +70,11 @@ def _build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--output", metavar="PATH", help="where to write the video; the suffix may pick gif or webm (default: <output_dir>/<file_namespace>/<file_namespace>.preview.mp4)")
     preview.set_defaults(handler=_preview)
 
+    audio = commands.add_parser("audio", help="plot and tabulate a config's audio variables, frame by frame", description="Analyse input_audio with the config's input_audio_filters as a render would and write every per-frame variable (each band, its _prev and _onset, and beat) with the waveform: a PNG plot and a CSV table beside it. Prints both paths.")
+    _add_settings_arguments(audio)
+    audio.add_argument("--output", metavar="PATH.png", help="where to write the plot; the CSV goes beside it (default: <output_dir>/<file_namespace>/<file_namespace>.audio.png)")
+    audio.set_defaults(handler=_audio)
+
     settings = commands.add_parser("settings", help="print the fully resolved settings as YAML", description="Print every setting (defaults filled in, seed resolved) so a run can be reproduced.")
     _add_settings_arguments(settings)
     settings.set_defaults(handler=_settings)
@@ -86,7 +94,22 @@ def _build_parser() -> argparse.ArgumentParser:
     from dreamloom.models.commands import add_models_parser
 
     add_models_parser(commands)
+    for command in commands.choices.values():
+        _accept_quiet(command)
     return parser
+
+
+def _accept_quiet(parser: argparse.ArgumentParser) -> None:
+    """Let ``-q`` stand after a subcommand too (``dreamloom render c.yaml -q``), in every nested subcommand.
+
+    The default is SUPPRESS, so a subcommand without ``-q`` keeps the value the main parser set.
+    """
+    parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="only print warnings, errors and the final path")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in action.choices.values():
+                _accept_quiet(nested)
 
 
 def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,11 +118,11 @@ def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _split_items(items: Sequence[str]) -> tuple[str | None, list[str]]:
-    """The first item without '=' is the config file; every other item is an override."""
-    files = [item for item in items if "=" not in item]
+    """The item without '=' is the config file; every other item is an override (Hydra's ``~key`` has no '=')."""
+    files = [item for item in items if "=" not in item and not item.startswith("~")]
     if len(files) > 1:
         raise SettingsError(f"Only one config file can be given, got {', '.join(files)}; put other values as key=value.")
-    return (files[0] if files else None), [item for item in items if "=" in item]
+    return (files[0] if files else None), [item for item in items if item not in files]
 
 
 def _load(args: argparse.Namespace):
@@ -115,20 +138,43 @@ def _load(args: argparse.Namespace):
 
 
 def _settings(args: argparse.Namespace) -> int:
+    """Print the resolved settings; warn (without failing) when ``render`` would refuse them."""
     from dreamloom.plan import build_plan
+    from dreamloom.render import check_supported
     from dreamloom.settings.dump import settings_to_yaml
 
     settings = _load(args)
     build_plan(settings)
+    try:
+        check_supported(settings)
+    except DreamloomError as error:
+        logging.getLogger("dreamloom").warning("render would refuse these settings: %s", error)
     sys.stdout.write(settings_to_yaml(settings))
     return 0
 
 
 def _render(args: argparse.Namespace) -> int:
+    """Render, then say what was written and what to do next; with ``-q`` only the final picture's path."""
+    import time
+
     from dreamloom.render import render
 
-    render(_load(args), resume=args.resume, progress=not args.quiet)
+    _require_config(args, "render")
+    started = time.monotonic()
+    result = render(_load(args), resume=args.resume, progress=not args.quiet)
+    for line in result.summary(time.monotonic() - started):
+        logging.getLogger("dreamloom").info("%s", line)
+    print(result.final_picture)
     return 0
+
+
+def _require_config(args: argparse.Namespace, command: str) -> None:
+    """A bare ``render``/``preview`` is a request for usage, not a render of the defaults (which has no scene)."""
+    if not args.items and args.example is None:
+        raise SettingsError(
+            f"dreamloom {command} needs a config: dreamloom {command} CONFIG.yaml [key=value ...], "
+            f"dreamloom {command} conf=NAME (pytti's config folder), or dreamloom {command} --example demo."
+        )
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -136,8 +182,20 @@ def _preview(args: argparse.Namespace) -> int:
 
     from dreamloom.preview import preview
 
+    _require_config(args, "preview")
     fmt = _video_format(None, args.output)
     print(preview(_load(args), frames=args.frames, output=Path(args.output) if args.output else None, fmt=fmt))
+    return 0
+
+
+def _audio(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dreamloom.audio_report import audio_report
+
+    plot, table = audio_report(_load(args), Path(args.output) if args.output else None)
+    print(plot)
+    print(table)
     return 0
 
 

@@ -13,17 +13,18 @@ from pathlib import Path
 import torch
 
 from dreamloom.version import __version__
+from dreamloom.audio.decoding import check_audio
 from dreamloom.engine.device import resolve_device
 from dreamloom.engine.frames import StepReport
 from dreamloom.engine.interrupts import StepBoundaryInterrupt
 from dreamloom.engine.run import build_run
 from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
 from dreamloom.output.backups import Backup, BackupStore, latest_run, load_backup
+from dreamloom.output.display import peak_memory
 from dreamloom.output.files import ensure_writable_folder
 from dreamloom.output.naming import next_base_name
 from dreamloom.output.run_frames import find_run_frames
 from dreamloom.output.run_writer import RunPaths, RunWriter
-from dreamloom.output.soundtrack import check_audio
 from dreamloom.output.video import export_video
 from dreamloom.plan import Plan, build_plan
 from dreamloom.settings.dump import settings_to_yaml
@@ -41,11 +42,39 @@ class RenderResult:
     base_name: str
     folder: Path
     pictures: list[Path]
+    device: torch.device
     video: Path | None = None
 
     @property
     def final_picture(self) -> Path:
         return self.pictures[-1]
+
+    def summary(self, seconds: float) -> list[str]:
+        """What a person wants to read when the run ends: time, memory, where the pictures are, what next."""
+        lines = [
+            f"Finished in {_duration(seconds)} · {peak_memory(self.device)}.",
+            f"Final picture: {self.final_picture} ({_count(len(self.pictures), 'picture')} written in {self.folder}).",
+        ]
+        if self.video is not None:
+            lines.append(f"Video: {self.video}")
+        elif len(self.pictures) > 1:
+            lines.append(f"Make a video of them: dreamloom video {self.folder} --base '{self.base_name}'")
+        return lines
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _duration(seconds: float) -> str:
+    """``41.3 s``, ``12 min 05 s`` or ``2 h 03 min``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 RENDERED_MODES = (AnimationMode.OFF, AnimationMode.TWO_D)
@@ -53,19 +82,13 @@ RENDERED_MODES = (AnimationMode.OFF, AnimationMode.TWO_D)
 
 def check_supported(settings: Settings) -> None:
     """Refuse, before any work, settings whose machinery this version does not have yet, and check the
-    soundtrack an animation's video will carry."""
+    sound that audio filters measure or an animation's video carries."""
     if settings.animation_mode not in RENDERED_MODES:
         raise SettingsError(
             f"animation_mode: {settings.animation_mode.value!r} is not available in dreamloom {__version__} yet; "
             "use off (a still image) or 2D."
         )
-    if settings.input_audio_filters:
-        raise SettingsError(
-            f"input_audio_filters: audio reactivity is not available in dreamloom {__version__} yet; remove "
-            "input_audio_filters (and the audio variables in your expressions). input_audio alone becomes the "
-            "sound of the animation's video."
-        )
-    if settings.input_audio and exports_video(settings):
+    if settings.input_audio and (exports_video(settings) or settings.input_audio_filters):
         check_audio(Path(settings.input_audio), "input_audio")
 
 
@@ -151,7 +174,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
     finally:
         writer.close()
     video = _export(settings, paths) if exports_video(settings) else None
-    return RenderResult(paths.base_name, paths.folder, writer.pictures, video)
+    return RenderResult(paths.base_name, paths.folder, writer.pictures, device, video)
 
 
 def _export(settings: Settings, paths: RunPaths) -> Path:

@@ -1,4 +1,4 @@
-"""Render end to end without perceptors (direct image losses only): files, naming, resume, errors."""
+"""Render end to end, mostly without perceptors (direct image losses): files, naming, resume, errors."""
 
 from __future__ import annotations
 
@@ -59,28 +59,35 @@ def test_save_every_zero_saves_only_the_final_picture(tmp_path: Path, monkeypatc
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path, run_cli):
-    common = dict(scenes=" ", direct_image_prompts="target.png:1", width=48, height=48, steps_per_scene=600,
-                  save_every=20, backups=3, seed=11, smoothing_weight=0.1)
-    reference_dir = tmp_path / "reference"
-    killed_dir = tmp_path / "killed"
-    for folder in (reference_dir, killed_dir):
+    """A perceptor with random cutouts and augmentations draws from the generator at every step, so the resumed
+    run reproduces every frame and every loss row only if the backup restored the generator's state too."""
+    common = dict(scenes="red | blue:-0.5", perceptors=["demo"], cutouts=4, cut_pow=1,
+                  direct_image_prompts="target.png:0.5", width=24, height=24, steps_per_scene=60, save_every=10,
+                  backups=2, seed=11, smoothing_weight=0.1)
+    folders = {name: tmp_path / name for name in ("reference", "killed")}
+    for folder in folders.values():
         folder.mkdir()
-        write_picture(folder / "target.png", [RED, (20, 40, 220)], size=(48, 48))
+        write_picture(folder / "target.png", [RED, (20, 40, 220)], size=(24, 24))
         write_config(folder, **common)
 
-    render_then_kill(killed_dir)
-    frames_before = sorted(p.name for p in (killed_dir / "images_out" / "default").glob("default_*.png"))
-    assert frames_before and "default_30.png" not in frames_before
+    render_then_kill(folders["killed"])
+    out = {name: folder / "images_out" / "default" for name, folder in folders.items()}
+    frames_before = {p.name: p.read_bytes() for p in out["killed"].glob("default_*.png")}
+    assert frames_before and "default_6.png" not in frames_before
 
-    resumed = run_cli("render", "config.yaml", "--resume", cwd=killed_dir)
+    resumed = run_cli("render", "config.yaml", "--resume", cwd=folders["killed"])
     assert resumed.returncode == 0, resumed.stderr
-    reference = run_cli("render", "config.yaml", cwd=reference_dir)
+    reference = run_cli("render", "config.yaml", cwd=folders["reference"])
     assert reference.returncode == 0, reference.stderr
-    final_resumed = np.asarray(Image.open(killed_dir / "images_out" / "default" / "default_30.png"))
-    final_reference = np.asarray(Image.open(reference_dir / "images_out" / "default" / "default_30.png"))
-    assert np.array_equal(final_resumed, final_reference)
-    for name in frames_before:  # frames written before the kill are kept, untouched
-        assert (killed_dir / "images_out" / "default" / name).exists()
+    for number in range(1, 7):
+        name = f"default_{number}.png"
+        assert np.array_equal(np.asarray(Image.open(out["killed"] / name)),
+                              np.asarray(Image.open(out["reference"] / name))), name
+    for name, data in frames_before.items():  # frames written before the kill are kept, untouched
+        assert (out["killed"] / name).read_bytes() == data
+    rows = {name: list(csv.reader((out[name] / "default_losses.csv").open())) for name in out}
+    assert [int(r[0]) for r in rows["killed"][1:]] == list(range(1, 61))
+    assert rows["killed"] == rows["reference"]
 
 
 def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
@@ -101,8 +108,8 @@ def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
         ({"scenes": "a red apple"}, SettingsError, "select at least one perceptor"),
         ({"scenes": " ", "animation_mode": "3D"}, SettingsError, "animation_mode: '3D' is not available"),
         ({"scenes": " ", "animation_mode": "Video Source"}, SettingsError, "animation_mode: 'Video Source' is not available"),
-        ({"scenes": " ", "input_audio_filters": [{"variable_name": "bass", "f_center": 80, "f_width": 40, "order": 5}]},
-         SettingsError, "input_audio_filters: audio reactivity is not available"),
+        ({"scenes": " ", "input_audio": "notimage.png", "input_audio_filters": [{"variable_name": "bass", "f_center": 80, "f_width": 40}]},
+         InputFileError, r"input_audio: The audio file notimage.png has no audio stream"),
         ({"scenes": " ", "animation_mode": "2D", "input_audio": "missing.mp3"}, InputFileError,
          r"input_audio: Cannot read the audio file missing.mp3"),
         ({"scenes": " ", "animation_mode": "2D", "input_audio": "notimage.png"}, InputFileError,
@@ -145,7 +152,51 @@ def test_cli_prints_dreamloom_progress_not_library_chatter_and_quiet_means_quiet
     assert "Instantiating model architecture" not in result.stderr  # open_clip's INFO lines stay hidden
     assert ("peak resident memory" in result.stderr) is not quiet  # dreamloom's own INFO line, unless -q
     assert ("2/2 [" in result.stderr) is not quiet  # the progress bar
-    assert [line.split(" · ")[0] for line in result.stdout.splitlines()] == ([] if quiet else ["step 1/2", "step 2/2"])
+    final = str(tmp_path / "images_out" / "default" / "default_1.png")
+    progress = [] if quiet else ["step 1/2", "step 2/2"]
+    assert [line.split(" · ")[0] for line in result.stdout.splitlines()] == [*progress, final]  # the path last
+    assert ("Finished in " in result.stderr) is not quiet and ("peak resident memory" in result.stderr) is not quiet
+    assert (f"Final picture: {final} (1 picture written in" in result.stderr) is not quiet
+
+
+def test_quiet_is_accepted_after_the_subcommand_and_an_animation_summary_names_its_video(tmp_path: Path):
+    write_config(tmp_path, scenes=" ", smoothing_weight=1, steps_per_scene=4, save_every=2, animation_mode="2D",
+                 pre_animation_steps=0, steps_per_frame=2, translate_x="1")
+    command = [sys.executable, "-m", "dreamloom.cli", "render", "config.yaml", "allow_overwrite=true"]
+    chatty = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    quiet = subprocess.run([*command, "-q"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    folder = tmp_path / "images_out" / "default"
+    assert chatty.returncode == 0 and quiet.returncode == 0, chatty.stderr + quiet.stderr
+    assert f"Video: {folder / 'default.mp4'}" in chatty.stderr
+    assert "Final picture: " in chatty.stderr and "Make a video" not in chatty.stderr
+    assert quiet.stdout == f"{folder / 'default_2.png'}\n" and quiet.stderr == ""
+
+
+def test_a_still_run_with_several_pictures_suggests_a_video(tmp_path: Path):
+    write_config(tmp_path, scenes=" ", smoothing_weight=1, steps_per_scene=4, save_every=2)
+    result = subprocess.run([sys.executable, "-m", "dreamloom.cli", "render", "config.yaml"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    folder = tmp_path / "images_out" / "default"
+    assert f"Make a video of them: dreamloom video {folder} --base 'default'" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["render", "preview"])
+def test_a_bare_command_asks_for_a_config(tmp_path: Path, run_cli, command: str):
+    result = run_cli(command, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"dreamloom {command} needs a config: dreamloom {command} CONFIG.yaml" in result.stderr
+    assert not (tmp_path / "images_out").exists()
+
+
+def test_settings_warns_about_values_render_would_refuse(tmp_path: Path, run_cli):
+    write_config(tmp_path, scenes=" ", animation_mode="3D")
+    command = [sys.executable, "-m", "dreamloom.cli", "settings", "config.yaml"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0
+    assert "render would refuse these settings: animation_mode: '3D' is not available" in result.stderr
+    assert yaml.safe_load(result.stdout)["animation_mode"] == "3D"
+    fine = run_cli("settings", "config.yaml", "animation_mode=2D", cwd=tmp_path)
+    assert fine.returncode == 0 and "refuse" not in fine.stderr
 
 
 def test_ctrl_c_keeps_a_backup_and_the_picture_and_says_how_to_resume(tmp_path: Path, run_cli):
@@ -163,6 +214,7 @@ def test_ctrl_c_keeps_a_backup_and_the_picture_and_says_how_to_resume(tmp_path: 
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
     assert "--resume" in err and "Traceback" not in err
+    assert err.startswith("dreamloom: interrupted: Interrupted after") and "error" not in err
     assert (frames / "default_interrupted.png").exists()
     assert len(list((tmp_path / "backup" / "default").glob("default_*.bak"))) == 1  # forced despite backups: 0
     resumed = cli("render", "config.yaml", "--resume", "steps_per_scene=400", cwd=tmp_path)
