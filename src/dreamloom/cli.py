@@ -83,7 +83,7 @@ def _build_parser() -> argparse.ArgumentParser:
     video.add_argument("folder", metavar="RUN_FOLDER", help="the folder holding the frames, e.g. images_out/demo")
     video.add_argument("--base", help="the run's base name, e.g. demo(1) (default: the run with the newest frame)")
     video.add_argument("--fps", type=float, help="frames per second (default: frames_per_second of the run, else 12)")
-    video.add_argument("--crf", type=int, default=18, help="quality of mp4 and webm: 0 (lossless) to 51; lower is better (default 18)")
+    video.add_argument("--crf", type=int, help="quality of mp4 and webm: 0 (lossless) to 51; lower is better (default: video_crf of the run, else 18)")
     video.add_argument("--format", choices=["mp4", "gif", "webm"], help="container (default: from --output's suffix, else mp4)")
     video.add_argument("--audio", metavar="FILE", help="sound for the video (default: input_audio of the run)")
     video.add_argument("--audio-offset", type=float, metavar="S", help="seconds into the audio where the video starts (default: input_audio_offset with the run's audio, else 0)")
@@ -216,7 +216,7 @@ def _video(args: argparse.Namespace) -> int:
         raise SettingsError(f"The run's input_audio {audio} is not here (paths are relative to where the render ran); give --audio FILE or --no-audio.")
     output = Path(args.output) if args.output else run.folder / f"{run.base_name}.{fmt.value}"
     offset = offset if args.audio_offset is None else args.audio_offset
-    print(export_video(run.frames, output, fps=args.fps or run.fps, crf=args.crf, fmt=fmt, audio=audio, audio_offset=offset))
+    print(export_video(run.frames, output, fps=args.fps or run.fps, crf=run.crf if args.crf is None else args.crf, fmt=fmt, audio=audio, audio_offset=offset))
     return 0
 
 
@@ -226,7 +226,7 @@ def _check_video_options(args: argparse.Namespace) -> None:
 
     if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):
         raise SettingsError(f"--fps must be a number greater than 0, got {args.fps:g}.")
-    if not 0 <= args.crf <= 51:
+    if args.crf is not None and not 0 <= args.crf <= 51:
         raise SettingsError(f"--crf must be between 0 and 51, got {args.crf}.")
     if args.audio_offset is not None and not (args.audio_offset >= 0 and math.isfinite(args.audio_offset)):
         raise SettingsError(f"--audio-offset must be 0 or more seconds, got {args.audio_offset:g}.")

@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 
 from dreamloom.cli import main
 from dreamloom.errors import InputFileError
@@ -50,16 +52,32 @@ def test_the_newest_run_is_picked_unless_a_base_is_given(tmp_path):
     assert len(find_run_frames(tmp_path, "demo(2)").frames) == 4
 
 
-def test_the_settings_file_gives_rate_and_sound(tmp_path):
+def test_the_settings_file_gives_rate_sound_and_quality(tmp_path):
     write_frames(tmp_path, grey_ramp(2))
-    _write_settings(tmp_path, "demo", frames_per_second=6, input_audio="song.mp3", input_audio_offset=2.5)
+    _write_settings(tmp_path, "demo", frames_per_second=6, input_audio="song.mp3", input_audio_offset=2.5, video_crf=30)
     run = find_run_frames(tmp_path)
-    assert (run.fps, run.audio, run.audio_offset) == (6.0, Path("song.mp3"), 2.5)
+    assert (run.fps, run.audio, run.audio_offset, run.crf) == (6.0, Path("song.mp3"), 2.5, 30)
+    (tmp_path / "demo_settings.yaml").unlink()
+    assert find_run_frames(tmp_path).crf == 18  # the video_crf setting's default
+
+
+def test_the_runs_video_crf_sets_the_quality_unless_crf_is_given(tmp_path, capsys):
+    noise = np.random.default_rng(0)
+    for number in range(1, 7):  # detailed pictures, whose size depends on the quality
+        Image.fromarray(noise.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(tmp_path / f"demo_{number}.png")
+    _write_settings(tmp_path, "demo", frames_per_second=6, video_crf=45)
+    sizes = {}
+    for name, options in (("settings", []), ("override", ["--crf", "18"])):
+        output = tmp_path / f"{name}.mp4"
+        assert main(["video", str(tmp_path), "--output", str(output), *options]) == 0
+        sizes[name] = output.stat().st_size
+    assert sizes["settings"] * 2 < sizes["override"]  # crf 45 is far coarser than 18
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
     ("frames_per_second: 0\n", "frames_per_second in .*demo_settings.yaml must be a number greater than 0"),
     ("input_audio_offset: soon\n", "input_audio_offset in .*demo_settings.yaml must be a number 0 or more"),
+    ("video_crf: 60\n", "video_crf in .*demo_settings.yaml must be a whole number from 0 to 51"),
     ("frames_per_second: [12\n", "Cannot read .*demo_settings.yaml"),
     ("!!python/object/apply:os.system [echo]\n", "Cannot read .*demo_settings.yaml"),
 ])

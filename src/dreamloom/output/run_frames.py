@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from dreamloom.errors import InputFileError
+from dreamloom.output.video import DEFAULT_CRF
 
 FRAME_NAME = re.compile(r"(?P<base>.+)_(?P<number>\d+)\.png")
 
@@ -32,6 +33,7 @@ class RunFrames:
     fps: float = DEFAULT_FPS
     audio: Path | None = None
     audio_offset: float = 0.0
+    crf: int = DEFAULT_CRF
 
 
 def find_run_frames(folder: Path, base_name: str | None = None) -> RunFrames:
@@ -59,7 +61,8 @@ def _frames_by_run(folder: Path) -> dict[str, list[Path]]:
 
 
 def _with_settings(run: RunFrames, settings_file: Path) -> RunFrames:
-    """``run`` with ``frames_per_second``, ``input_audio`` and ``input_audio_offset`` from ``settings_file``."""
+    """``run`` with ``frames_per_second``, ``input_audio``, ``input_audio_offset`` and ``video_crf`` from
+    ``settings_file``."""
     if not settings_file.is_file():
         return run
     try:
@@ -73,7 +76,11 @@ def _with_settings(run: RunFrames, settings_file: Path) -> RunFrames:
     audio = settings.get("input_audio") or None
     if audio is not None and not isinstance(audio, str):
         raise InputFileError(f"input_audio in {settings_file} must be a file path, got {audio!r}.")
-    return RunFrames(run.folder, run.base_name, run.frames, fps, Path(audio) if audio else None, offset)
+    crf = settings.get("video_crf", run.crf)
+    if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
+        raise InputFileError(f"video_crf in {settings_file} must be a whole number from 0 to 51, got {crf!r}. "
+                             "Fix the file or give --crf.")
+    return RunFrames(run.folder, run.base_name, run.frames, fps, Path(audio) if audio else None, offset, crf)
 
 
 def _number(settings: dict, key: str, source: Path, default: float, *, positive: bool) -> float:

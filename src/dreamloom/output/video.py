@@ -22,11 +22,12 @@ from dreamloom.errors import DreamloomError, InputFileError
 from dreamloom.output.files import write_atomically
 from dreamloom.output.soundtrack import Soundtrack
 from dreamloom.settings.choices import VideoFormat
+from dreamloom.settings.schema import Settings
 
 log = logging.getLogger("dreamloom")
 
-DEFAULT_CRF = 18
-"""x264's constant rate factor: 18 looks lossless to most eyes at a few hundred kB per second."""
+DEFAULT_CRF: int = Settings.model_fields["video_crf"].default
+"""The ``video_crf`` setting's default (x264's constant rate factor; 18 looks lossless to most eyes)."""
 
 BT709 = 1
 """FFmpeg's code for ITU-R BT.709 (matrix, primaries and transfer): what players assume for video."""
