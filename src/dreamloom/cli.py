@@ -1,4 +1,4 @@
-"""The ``dreamloom`` command: ``render``, ``preview``, ``audio``, ``settings``, ``video`` and ``models``.
+"""The ``dreamloom`` command: ``render``, ``preview``, ``audio``, ``settings``, ``video``, ``examples`` and ``models``.
 
 Every user error ends here as one message on stderr and the error's exit code, never a traceback.
 """
@@ -91,6 +91,9 @@ def _build_parser() -> argparse.ArgumentParser:
     video.add_argument("--output", metavar="PATH", help="where to write the video (default: RUN_FOLDER/<base>.<format>)")
     video.set_defaults(handler=_video)
 
+    examples = commands.add_parser("examples", help="list the bundled example configs", description="List the configs bundled with dreamloom, one per line with what it shows; render one with dreamloom render --example NAME.")
+    examples.set_defaults(handler=_examples)
+
     from dreamloom.models.commands import add_models_parser
 
     add_models_parser(commands)
@@ -126,7 +129,7 @@ def _split_items(items: Sequence[str]) -> tuple[str | None, list[str]]:
 
 
 def _load(args: argparse.Namespace):
-    from dreamloom.examples import example_path
+    from dreamloom.examples import example_overrides, example_path
     from dreamloom.settings.loading import load_settings
 
     config, overrides = _split_items(args.items)
@@ -134,7 +137,19 @@ def _load(args: argparse.Namespace):
         if config is not None:
             raise SettingsError(f"Give either a config file ({config}) or --example, not both.")
         config = str(example_path(args.example))
+        overrides = example_overrides(args.example) + overrides
     return load_settings(config, overrides)
+
+
+def _examples(args: argparse.Namespace) -> int:
+    """One line per bundled example: its name and its summary, so a newcomer can pick one without opening files."""
+    from dreamloom.examples import example_names, example_summary
+
+    names = example_names()
+    width = max(len(name) for name in names)
+    for name in names:
+        print(f"{name:{width}}  {example_summary(name)}")
+    return 0
 
 
 def _settings(args: argparse.Namespace) -> int:

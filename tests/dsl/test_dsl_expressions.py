@@ -203,3 +203,77 @@ def test_np_clip_fast_path_matches_numpy(args: tuple[float, float, float]) -> No
 
     source = "np.clip(t, {}, {})".format(*args[1:])
     assert value(source, {"t": args[0]}) == float(np.clip(*args))
+
+
+def test_expression_error_keeps_reason_offset_and_hint() -> None:
+    with pytest.raises(PromptError) as caught:
+        compile_expression("10*fHI", setting="w", variables=("t", "fHi"))
+    error = caught.value
+    assert error.reason == "unknown name 'fHI' (did you mean 'fHi'?)"  # type: ignore[attr-defined]
+    assert error.offset == 3  # type: ignore[attr-defined]
+    assert error.hint.startswith("names available: fHi, t;")  # type: ignore[attr-defined]
+    assert str(error).endswith("\n  " + error.hint)  # type: ignore[attr-defined]
+    with pytest.raises(PromptError) as caught:
+        compile_expression(math.nan, setting="w", variables=())
+    error = caught.value
+    assert (str(error), error.reason, error.offset, error.hint) == (  # type: ignore[attr-defined]
+        "w: nan is not a valid number", "nan is not a valid number", 0, "")
+
+
+@pytest.mark.parametrize(("number", "source", "constant"), [(True, "1", 1.0), (False, "0", 0.0), (3, "3", 3.0),
+                                                            (-0.5, "-0.5", -0.5)])
+def test_numbers_compile_to_constant_expressions(number: object, source: str, constant: float) -> None:
+    expression = compile_expression(number, setting="w", variables=("t",))  # type: ignore[arg-type]
+    assert (expression.source, expression.constant, expression.is_list) == (source, constant, False)
+    assert expression.names == frozenset() and expression.setting == "w"
+    assert expression.evaluate({}) == constant
+
+
+def test_constant_list_expression_attributes() -> None:
+    expression = compile_expression("[1, 2*2]", setting="w", variables=("t",))
+    assert expression.constant == (1.0, 4.0) and expression.is_list and expression.names == frozenset()
+
+
+@pytest.mark.parametrize(("source", "first_line", "caret"), [
+    ("", "weight: empty expression", 0),
+    ("nan", "weight: the value is not a number (NaN)", 0),
+    (" [1, nan]", "weight: the value is not a number (NaN)", 1),
+    ("*2", "weight: syntax error: invalid syntax", 0),
+    ("t" * 1001, "weight: expression is longer than 1000 characters", 1000),
+])
+def test_compile_error_first_lines_in_full(source: str, first_line: str, caret: int) -> None:
+    with pytest.raises(PromptError) as caught:
+        compile_expression(source, setting="weight", variables=("t",))
+    lines = str(caught.value).splitlines()
+    assert lines[0] == first_line
+    assert lines[2] == "    " + " " * caret + "^"
+
+
+def test_list_with_a_nan_item_is_refused_at_compile_time() -> None:
+    with pytest.raises(PromptError, match=r"^w: the value is not a number \(NaN\)"):
+        compile_expression("[1, nan, 2]", setting="w", variables=())
+
+
+def test_an_expression_of_exactly_the_maximum_length_is_accepted() -> None:
+    source = "1" + " " * 997 + "+2"  # 1000 characters
+    assert len(source) == 1000
+    assert compile_expression(source, setting="w", variables=()).constant == 3.0
+
+
+def test_a_parser_failure_other_than_syntax_is_a_compile_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise ValueError("cannot parse this")
+
+    monkeypatch.setattr("dreamloom.dsl.expressions.ast.parse", refuse)
+    with pytest.raises(PromptError) as caught:
+        compile_expression("t + 1", setting="w", variables=("t",))
+    assert str(caught.value) == "w: cannot read this expression: cannot parse this\n    t + 1\n    ^"
+
+
+def test_runtime_nan_message_lists_every_value_read() -> None:
+    expression = compile_expression("fLo * 0 + np.log(t) - np.log(t)", setting="w", variables=("t", "fLo"))
+    with pytest.raises(PromptError) as caught:
+        with pytest.warns(RuntimeWarning):
+            expression.evaluate({"t": 0.0, "fLo": 0.5})
+    assert str(caught.value) == ("w: cannot evaluate `fLo * 0 + np.log(t) - np.log(t)` with fLo=0.5, t=0.0: "
+                                 "the result is not a number (NaN)")

@@ -126,3 +126,15 @@ def test_prompt_errors_point_at_the_character(prompt: str, reason: str, caret: i
     assert lines[0].startswith(f"scenes: scene 1, prompt 2: {reason}")
     assert lines[1] == "    " + prompt.strip()
     assert lines[2] == "    " + " " * caret + "^"
+
+
+@pytest.mark.parametrize(("scenes", "expected"), [
+    ("a | :2", "scenes: scene 1, prompt 2: empty prompt text\n    :2\n    ^\n"
+               "  write what the image should show before the ':'"),
+    ("[ ]:2", "scenes: scene 1, prompt 1: empty image path in '[]'\n    [ ]:2\n     ^\n"
+              "  write the image path or URL, e.g. [cat.png]"),
+])
+def test_empty_text_and_image_path_messages_in_full(scenes: str, expected: str) -> None:
+    with pytest.raises(PromptError) as caught:
+        parse_scenes(scenes)
+    assert str(caught.value) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,13 +24,74 @@ EXPRESSION_CHARS = "tfLo_prev0123456789.+-*/%()[], <>=!abcdeinsxplqr\\'\"{}:@~&|
 expression_text = st.one_of(st.text(alphabet=EXPRESSION_CHARS, max_size=30), st.text(max_size=30))
 
 
+def _split_outside(text: str, separator: str, maxsplit: int, brackets: str) -> list[str]:
+    """Plain reference split (prompts-and-perceptors.md §1.2): ``separator`` outside the bracket pairs in
+    ``brackets`` ("[]" or "[]()"), at most ``maxsplit`` times, the rest staying in the last piece."""
+    pieces, current, depth = [], "", 0
+    for char in text:
+        if char in brackets[::2]:
+            depth += 1
+        elif char in brackets[1::2]:
+            depth = max(depth - 1, 0)
+        if char == separator and depth == 0 and len(pieces) < maxsplit:
+            pieces.append(current)
+            current = ""
+        else:
+            current += char
+    return [*pieces, current]
+
+
+def _reference_scenes(scenes: str, prefix: str, suffix: str) -> list[list[str]]:
+    """pytti's scene and prompt split (§1.1): '||', exactly empty pieces dropped, strip, '|', strip, drop empty."""
+    return [[p.strip() for p in (prefix + piece + suffix).strip().split("|") if p.strip()]
+            for piece in scenes.split("||") if piece != ""]
+
+
+def _check_against_reference(tree: tuple[Scene, ...], scenes: str, prefix: str = "", suffix: str = "") -> None:
+    expected = _reference_scenes(scenes, prefix, suffix)
+    assert [[p.original for p in scene.prompts] for scene in tree] == expected
+    assert [scene.index for scene in tree] == list(range(len(expected)))
+    for scene in tree:
+        for prompt in scene.prompts:
+            fields = _split_outside(prompt.original, ":", 2, "[]")
+            head = fields[0].strip()
+            if head.startswith("[") and head.endswith("]"):
+                assert (prompt.kind, prompt.source) == (SourceKind.IMAGE, head[1:-1].strip())
+            else:
+                assert (prompt.kind, prompt.source) == (SourceKind.TEXT, head)
+            assert prompt.stop.source == (fields[2].strip() if len(fields) == 3 else "-inf")
+            if len(fields) == 1:
+                assert prompt.weight.source == "1" and prompt.mask is None
+                continue
+            parts = _split_outside(fields[1], "_", 2, "[]()")
+            assert prompt.weight.source == parts[0].strip()
+            if len(parts) == 1:
+                assert prompt.mask is None
+            elif len(parts) == 3:
+                assert prompt.mask is not None and prompt.mask.cutoff is not None
+                assert prompt.mask.cutoff.source == parts[2].strip()
+
+
 @FAST
 @given(any_text, any_text, any_text)
 def test_parse_scenes_only_raises_prompt_error(scenes: str, prefix: str, suffix: str) -> None:
+    """Any text either raises a PromptError or parses into the fields pytti's split rules give."""
     try:
-        parse_scenes(scenes, prefix=prefix, suffix=suffix, variables=VARIABLES)
+        tree = parse_scenes(scenes, prefix=prefix, suffix=suffix, variables=VARIABLES)
     except PromptError:
-        pass
+        return
+    _check_against_reference(tree, scenes, prefix, suffix)
+
+
+@pytest.mark.parametrize(("scenes", "expected"), [
+    ("a|||b", [["a"], ["b"]]),
+    ("a || || b", [["a"], [], ["b"]]),
+    (" x:2 | [y.png]:1:0.5 ", [["x:2", "[y.png]:1:0.5"]]),
+])
+def test_reference_split_examples(scenes: str, expected: list[list[str]]) -> None:
+    """The reference itself, on the examples of prompts-and-perceptors.md §1.1."""
+    assert _reference_scenes(scenes, "", "") == expected
+    _check_against_reference(parse_scenes(scenes, variables=VARIABLES), scenes)
 
 
 @FAST
@@ -65,7 +127,11 @@ def test_parsed_text_prints_and_parses_back(text: str) -> None:
         tree = parse_scenes(text, variables=VARIABLES)
     except PromptError:
         return
-    assert parse_scenes(format_scenes(tree), variables=VARIABLES) == tree
+    _check_against_reference(tree, text)  # both sides of the round trip checked against pytti's rules
+    printed = format_scenes(tree)
+    again = parse_scenes(printed, variables=VARIABLES)
+    assert again == tree
+    _check_against_reference(again, printed)
 
 
 # ---- generated trees ------------------------------------------------------------------------------
@@ -137,4 +203,6 @@ def trees(draw: st.DrawFn) -> tuple[Scene, ...]:
 @given(trees())
 def test_printed_tree_parses_back_to_the_same_tree(tree: tuple[Scene, ...]) -> None:
     printed = format_scenes(tree)
-    assert parse_scenes(printed, variables=VARIABLES) == tree
+    parsed = parse_scenes(printed, variables=VARIABLES)
+    assert parsed == tree
+    _check_against_reference(parsed, printed)

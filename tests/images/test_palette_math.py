@@ -102,3 +102,20 @@ def test_grid_fit_loss_has_the_full_size_gradient() -> None:
     grid_grads = torch.autograd.grad(grid, [model.pallet, model.tensor])
     for expected, actual in zip(full_grads, grid_grads):
         torch.testing.assert_close(actual, expected)
+
+
+def test_sort_keeps_the_order_of_equally_bright_colours() -> None:
+    """Ten pairs of different colours with exactly equal float32 HSP brightness: a stable sort keeps each
+    pair in palette order (an unstable one reorders some at this size)."""
+    levels = torch.arange(0, 256, 5, dtype=torch.float32) / 255
+    colours = torch.cartesian_prod(levels, levels, levels)
+    weights = torch.tensor([0.299, 0.587, 0.114])
+    brightness = (colours * colours * weights).sum(-1)
+    _, inverse, counts = torch.unique(brightness, return_inverse=True, return_counts=True)
+    entries = []
+    for group in (counts >= 2).nonzero().flatten()[:10].flip(0).tolist():  # brightest pairs first
+        entries += [colours[i] for i in (inverse == group).nonzero().flatten()[:2].tolist()]
+    palette = torch.stack(entries)[:, None, :]  # [20, 1, 3] displayed colours
+    keys = [float((c * c * weights).sum()) for c in entries]
+    order = sorted(range(len(entries)), key=keys.__getitem__)  # Python's sort is stable
+    assert torch.equal(sorted_display_palette(palette * 2)[:, 0], palette[order, 0])

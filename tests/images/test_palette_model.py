@@ -118,10 +118,39 @@ def test_single_palette_skips_normalisation() -> None:
     assert set(model.regularizers()) == {"hdr"}
 
 
-def test_hdr_gradient_is_finite_with_black_entries() -> None:
-    model = random_model(palette_size=4, palettes=2)
-    model.regularizers()["hdr"].backward()
-    assert torch.isfinite(model.pallet.grad).all()
+def _plain_hdr(raw: list[list[list[float]]], weight: float) -> float:
+    """weight · mean over palettes and sorted entries of (HSP brightness − k/(P−1))², written out (§5.6)."""
+    entries, palettes = len(raw), len(raw[0])
+    total = 0.0
+    for j in range(palettes):
+        colours = [[min(max(c / 2, 0.0), 1.0) for c in raw[k][j]] for k in range(entries)]
+        levels = sorted((0.299 * r * r + 0.587 * g * g + 0.114 * b * b) ** 0.5 for r, g, b in colours)
+        total += sum((level - k / (entries - 1)) ** 2 for k, level in enumerate(levels))
+    return weight * total / (entries * palettes)
+
+
+def test_hdr_gradient_matches_finite_differences_and_is_zero_at_black_entries() -> None:
+    model = LimitedPaletteImage(2, 2, palette_size=3, palettes=2, hdr_weight=0.01, dtype=torch.float64)
+    raw = [[[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+           [[0.6, 0.8, 1.0], [1.0, 0.2, 0.4]],
+           [[1.6, 1.2, 1.9], [1.9, 1.8, 1.5]]]
+    with torch.no_grad():
+        model.pallet.copy_(torch.tensor(raw, dtype=torch.float64))
+    loss = model.regularizers()["hdr"]
+    assert float(loss.detach()) == pytest.approx(_plain_hdr(raw, 0.01), rel=1e-12)
+    loss.backward()
+    grad = model.pallet.grad
+    assert torch.equal(grad[0], torch.zeros(2, 3, dtype=torch.float64))  # black: zero, not NaN
+    h = 1e-6
+    for k in (1, 2):
+        for j in range(2):
+            for c in range(3):
+                up = [[list(col) for col in entry] for entry in raw]
+                down = [[list(col) for col in entry] for entry in raw]
+                up[k][j][c] += h
+                down[k][j][c] -= h
+                numeric = (_plain_hdr(up, 0.01) - _plain_hdr(down, 0.01)) / (2 * h)
+                assert float(grad[k, j, c]) == pytest.approx(numeric, rel=1e-5, abs=1e-10), (k, j, c)
 
 
 def test_backup_keys_and_pytti_backup_without_lock_flag() -> None:
@@ -186,3 +215,77 @@ def test_non_positive_sizes_are_settings_errors(setting: str) -> None:
     sizes = {"width": 4, "height": 4, "pixel_size": 1, "palette_size": 3, "palettes": 2} | {setting: 0}
     with pytest.raises(SettingsError, match=setting):
         LimitedPaletteImage(**sizes)
+
+
+def test_zero_height_is_a_settings_error_too() -> None:
+    with pytest.raises(SettingsError, match="^height must be a positive integer for the Limited Palette model, got 0$"):
+        LimitedPaletteImage(4, 0)
+
+
+def test_float64_model_keeps_every_tensor_in_float64() -> None:
+    model = LimitedPaletteImage(3, 2, palette_size=3, palettes=2, gamma=1.5, dtype=torch.float64)
+    assert model.gamma == 1.5
+    tensors = dict(model.named_parameters()) | dict(model.named_buffers())
+    assert {name: t.dtype for name, t in tensors.items() if name != "pallet_locked"} == {
+        name: torch.float64 for name in tensors if name != "pallet_locked"}
+    # the grey ramp (2k/(P-1))^gamma and the HDR target (k/(P-1))^gamma, exactly in float64
+    assert model.pallet[:, 0, 0].tolist() == [0.0, 1.0, 2.0**1.5]
+    assert model.hdr_loss.comp[:, 1].tolist() == [0.0, 0.5**1.5, 1.0]
+
+
+def test_a_new_model_is_unlocked() -> None:
+    model = LimitedPaletteImage(3, 2)
+    assert model.palette_locked is False and not bool(model.pallet_locked)
+
+
+def test_two_palettes_are_normalised() -> None:
+    model = random_model(palette_size=3, palettes=2)
+    assert set(model.regularizers()) == {"hdr", "palette_normalization"}
+
+
+def test_hdr_weight_override_replaces_the_model_weight() -> None:
+    model = random_model(palette_size=3, palettes=2, hdr_weight=0.3, random_initial_palette=True)
+    raw = float(model.hdr_loss.raw(model.display_palette()).detach())
+    assert raw > 0
+    assert float(model.regularizers()["hdr"].detach()) == pytest.approx(0.3 * raw, rel=1e-6)
+    assert float(model.regularizers(hdr_weight=0.01)["hdr"].detach()) == pytest.approx(0.01 * raw, rel=1e-6)
+
+
+def test_encode_without_smart_encode_resizes_and_keeps_float64() -> None:
+    model = LimitedPaletteImage(3, 2, dtype=torch.float64)
+    model.encode_image(Image.new("RGB", (12, 8), (200, 100, 50)), smart_encode=False)  # any resize keeps it
+    expected = ((0.299 * 200**2 + 0.587 * 100**2 + 0.114 * 50**2) ** 0.5) / 255
+    assert torch.allclose(model.value, torch.full((2, 3), expected, dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+def test_smart_encode_fits_the_picture_at_the_output_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = LimitedPaletteImage(3, 2, pixel_size=2, dtype=torch.float64)
+    pixels = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3) * 3  # already the output size: no resampling
+    seen: list[torch.Tensor] = []
+    monkeypatch.setattr(model, "_fit_to_picture", seen.append)
+    model.encode_image(Image.fromarray(pixels, "RGB"))
+    (target,) = seen
+    assert target.dtype == torch.float64 and target.shape == (1, 3, 4, 6)
+    assert torch.equal(target[0].permute(1, 2, 0), torch.from_numpy(pixels).double() / 255)
+    model.encode_image(Image.new("RGB", (12, 8), (200, 100, 50)))  # twice the output size: resized to it
+    assert seen[1].shape == (1, 3, 4, 6)
+    assert torch.equal(seen[1][0, :, 0, 0], torch.tensor([200, 100, 50], dtype=torch.float64) / 255)
+
+
+def test_the_fit_uses_pyttis_hdr_weight_not_the_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = LimitedPaletteImage(2, 2, palette_size=2, palettes=2, hdr_weight=5.0)
+    weights: list[object] = []
+    regularizers = model.regularizers
+    monkeypatch.setattr(model, "regularizers", lambda **kw: weights.append(kw.get("hdr_weight")) or regularizers(**kw))
+    model._fit_to_picture(torch.zeros(1, 3, 2, 2))
+    assert weights == [0.01] * 201
+
+
+def test_swatch_truncates_to_eight_bits() -> None:
+    model = LimitedPaletteImage(2, 2, palette_size=2, palettes=1)
+    model.lock_palette()
+    with torch.no_grad():
+        model.pallet_target.copy_(torch.tensor([[[0.0, 0.5, 0.999]], [[1.0, 0.25, 0.1]]]))
+    swatch = np.asarray(model.palette_swatch())
+    assert swatch.shape == (64, 16, 3)
+    assert swatch[0, 0].tolist() == [0, 127, 254] and swatch[63, 15].tolist() == [255, 63, 25]

@@ -128,7 +128,8 @@ def _reference_cutouts(image: torch.Tensor, params: CutoutParams, size: int, mod
 def test_batched_cutouts_equal_per_cutout_reference(mode: BorderMode) -> None:
     image = torch.rand(1, 3, 24, 24, dtype=torch.float64)
     # integer pixel boxes whose sides are multiples of the output size, some overhanging the edge
-    boxes = [(0, 0, 24), (8, 4, 16), (12, 12, 12), (-4, -6, 8), (20, -2, 8), (6, 18, 12)]
+    # (-6, -6, 8) and (22, 22, 8) overhang by the whole border (0.25 · 24 = 6 px) on both axes
+    boxes = [(0, 0, 24), (8, 4, 16), (12, 12, 12), (-4, -6, 8), (20, -2, 8), (6, 18, 12), (-6, -6, 8), (22, 22, 8)]
     if mode is BorderMode.CLAMP:
         boxes = [(max(x, 0), max(y, 0), s) for x, y, s in boxes if x >= 0 and y >= 0 and x + s <= 24 and y + s <= 24]
     offsets = torch.tensor([[x / 24, y / 24] for x, y, _ in boxes], dtype=torch.float64)
@@ -153,3 +154,55 @@ def test_chunk_splits_into_micro_batches() -> None:
     parts = params.chunk(3)
     assert [len(p) for p in parts] == [4, 4, 4]
     assert torch.equal(torch.cat([p.offsets for p in parts]), params.offsets)
+
+
+def test_unknown_border_mode_lists_the_choices() -> None:
+    with pytest.raises(SettingsError, match=r"use one of clamp, mirror, wrap, black, smear$"):
+        CutoutSettings(border_mode="reflect")  # type: ignore[arg-type]
+
+
+def test_cutout_count_must_be_a_positive_multiple_of_the_accumulation_steps() -> None:
+    assert CutoutSettings(cutouts=1).per_batch == 1
+    assert CutoutSettings(cutouts=8, gradient_accumulation_steps=4).per_batch == 2
+    with pytest.raises(SettingsError, match=r"^cutouts \(0\) must be a positive multiple of "
+                                            r"gradient_accumulation_steps \(1\)$"):
+        CutoutSettings(cutouts=0)
+    for cutouts, steps in ((-4, 2), (4, 0), (4, -2), (6, 4)):
+        with pytest.raises(SettingsError, match=rf"cutouts \({cutouts}\) .* \({steps}\)"):
+            CutoutSettings(cutouts=cutouts, gradient_accumulation_steps=steps)
+
+
+def test_chunk_keeps_sizes_and_border() -> None:
+    params = _draw(BorderMode.MIRROR, count=6)
+    parts = params.chunk(2)
+    assert [p.border for p in parts] == [0.25, 0.25]
+    assert torch.equal(parts[1].sizes, params.sizes[3:]) and torch.equal(parts[1].offsets, params.offsets[3:])
+
+
+@pytest.mark.parametrize(("given", "used"), [(1.5, 1.0), (-0.5, 0.0), (0.4, 0.4)])
+def test_cutout_border_is_clamped_to_the_unit_interval(given: float, used: float) -> None:
+    g = torch.Generator().manual_seed(0)
+    params = sample_cutouts(g, 4, cut_pow=1.0, cutout_border=given, border_mode="wrap", device=CPU,
+                            image_hw=(32, 32), cut_size=8)
+    assert params.border == used
+
+
+def test_mirror_padding_of_one_and_two_pixel_axes() -> None:
+    one = torch.arange(3.0).reshape(1, 1, 1, 3)  # one row: mirroring repeats it
+    padded = pad_image(one, 0, 2, BorderMode.MIRROR)
+    assert torch.equal(padded, one.expand(1, 1, 5, 3))
+    two = torch.tensor([[[[10.0, 20.0]]]])  # columns a b: reflect gives ... b a b | a b | a b a ...
+    assert pad_image(two, 3, 0, BorderMode.MIRROR).flatten().tolist() == [20, 10, 20, 10, 20, 10, 20, 10]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_cutouts_follow_the_image_dtype_whatever_the_params_dtype(dtype: torch.dtype) -> None:
+    image = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+    boxes = [(0, 0, 8), (-4, 4, 8), (8, 12, 8)]  # pixel boxes; sides twice the output size
+    offsets = torch.tensor([[x / 16, y / 16] for x, y, _ in boxes], dtype=torch.float64)
+    sizes = torch.tensor([[s / 16, s / 16] for *_, s in boxes], dtype=torch.float64)
+    params = CutoutParams(offsets, sizes, border=0.25)
+    out = apply_cutouts(image.to(dtype), params, 4, BorderMode.WRAP)
+    assert out.dtype is dtype
+    reference = _reference_cutouts(image.to(dtype).double(), params, 4, BorderMode.WRAP, pad=math.ceil(0.25 * 16) + 1)
+    assert torch.allclose(out.double(), reference, atol=2e-3)

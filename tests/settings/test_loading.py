@@ -59,12 +59,23 @@ def test_conf_overrides_beat_default_file_and_command_line_beats_both(pytti_fold
     assert settings.steps_per_scene == 7
 
 
+class _FixedClock:
+    """Stands in for hydra's ``datetime`` so that ``${now:%f}`` reads a known microsecond count."""
+
+    @staticmethod
+    def now():
+        import datetime
+
+        return datetime.datetime(2024, 1, 2, 3, 4, 5, 654_321)
+
+
 def test_settings_command_prints_every_setting(pytti_folder: Path, monkeypatch, capsys):
     monkeypatch.chdir(pytti_folder)
+    monkeypatch.setattr("hydra.core.utils.datetime", _FixedClock)
     assert main(["settings", "conf=demo"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert list(printed) == list(SETTING_NAMES)
-    assert isinstance(printed["seed"], int)
+    assert printed["seed"] == 654_321  # ${now:%f}: the clock's microseconds, as an integer
     assert printed["image_model"] == "Limited Palette"
 
 
