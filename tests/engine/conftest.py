@@ -54,6 +54,14 @@ def render_then_kill(folder: Path, backups: int = 2) -> None:
     process.wait()
 
 
+def resume_and_render_reference(run_cli, killed: Path, reference: Path) -> None:
+    """Finish the killed render with --resume, and render the same config uninterrupted for comparison."""
+    resumed = run_cli("render", "config.yaml", "--resume", cwd=killed)
+    assert resumed.returncode == 0, resumed.stderr
+    uninterrupted = run_cli("render", "config.yaml", cwd=reference)
+    assert uninterrupted.returncode == 0, uninterrupted.stderr
+
+
 @pytest.fixture
 def run_cli():
     def run(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from PIL import Image
 from dreamloom.render import RenderResult, render
 from dreamloom.settings.loading import load_settings
 
-from .conftest import render_then_kill, write_config
+from .conftest import render_then_kill, resume_and_render_reference, write_config
 
 
 @pytest.fixture(autouse=True)
@@ -140,10 +140,7 @@ def test_sigkill_mid_animation_then_resume_gives_the_same_frames(tmp_path: Path,
     kept = sorted((folders["killed"] / "images_out" / "default").glob("default_*.png"))
     assert kept and len(kept) < 20
 
-    resumed = run_cli("render", "config.yaml", "--resume", cwd=folders["killed"])
-    assert resumed.returncode == 0, resumed.stderr
-    reference = run_cli("render", "config.yaml", cwd=folders["reference"])
-    assert reference.returncode == 0, reference.stderr
+    resume_and_render_reference(run_cli, folders["killed"], folders["reference"])
     for number in range(1, 21):
         name = f"default_{number}.png"
         ours = picture(folders["killed"] / "images_out" / "default" / name)

@@ -20,7 +20,7 @@ from dreamloom.render import render
 from dreamloom.errors import DreamloomError, InputFileError, PromptError, SettingsError
 from dreamloom.settings.loading import load_settings
 
-from .conftest import cli, render_then_kill, write_config, write_picture
+from .conftest import cli, render_then_kill, resume_and_render_reference, write_config, write_picture
 
 RED = (200, 30, 30)
 
@@ -75,10 +75,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path: Path, run_cl
     frames_before = {p.name: p.read_bytes() for p in out["killed"].glob("default_*.png")}
     assert frames_before and "default_6.png" not in frames_before
 
-    resumed = run_cli("render", "config.yaml", "--resume", cwd=folders["killed"])
-    assert resumed.returncode == 0, resumed.stderr
-    reference = run_cli("render", "config.yaml", cwd=folders["reference"])
-    assert reference.returncode == 0, reference.stderr
+    resume_and_render_reference(run_cli, folders["killed"], folders["reference"])
     for number in range(1, 7):
         name = f"default_{number}.png"
         assert np.array_equal(np.asarray(Image.open(out["killed"] / name)),
