@@ -62,6 +62,8 @@ def _build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render the scenes of a config", description="Render a config. CONFIG is a YAML file; or use pytti's layout with conf=NAME (reads config/default.yaml and config/conf/NAME.yaml).")
     _add_settings_arguments(render)
     render.add_argument("--resume", action="store_true", help="continue the latest interrupted run of this config from its last backup")
+    render.add_argument("--terminal-preview", choices=["auto", "on", "off"], default="auto", help="draw the picture in the terminal (24-bit colour) with each display_every line and at the end; auto: only when the output is a terminal")
+    render.add_argument("--open", action="store_true", help="open the final picture with the system's picture viewer")
     render.set_defaults(handler=_render)
 
     preview = commands.add_parser("preview", help="show a 2D animation's motion alone as a short video, in seconds", description="Move the init image (or a test pattern) by the config's 2D motion, with no perceptor and no optimisation, and write it as a video, so the camera can be checked before a long render. Prints the video's path.")
@@ -169,18 +171,43 @@ def _settings(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    """Render, then say what was written and what to do next; with ``-q`` only the final picture's path."""
+    """Render, then say what was written and what to do next; with ``-q`` only the final picture's path.
+
+    ``--open`` hands the final picture to the system viewer.
+    """
     import time
 
     from dreamloom.render import render
 
     _require_config(args, "render")
+    show = _shows_terminal_preview(args.terminal_preview, args.quiet)
     started = time.monotonic()
-    result = render(_load(args), resume=args.resume, progress=not args.quiet)
+    result = render(_load(args), resume=args.resume, progress=not args.quiet, terminal_preview=show)
+    if show:
+        from PIL import Image
+
+        from dreamloom.output.terminal_picture import half_block_lines, preview_columns
+
+        with Image.open(result.final_picture) as picture:
+            print("\n".join(half_block_lines(picture, preview_columns(sys.stdout))))
     for line in result.summary(time.monotonic() - started):
         logging.getLogger("dreamloom").info("%s", line)
     print(result.final_picture)
+    if args.open:
+        from dreamloom.output.terminal_picture import open_in_viewer
+
+        open_in_viewer(result.final_picture)
     return 0
+
+
+def _shows_terminal_preview(choice: str, quiet: bool) -> bool:
+    """``--terminal-preview``: ``on`` and ``off`` decide; ``auto`` shows it when stdout is a terminal.
+    ``-q`` wins: it promises only the final path."""
+    from dreamloom.output.terminal_picture import is_terminal
+
+    if quiet or choice == "off":
+        return False
+    return choice == "on" or is_terminal(sys.stdout)
 
 
 def _require_config(args: argparse.Namespace, command: str) -> None:

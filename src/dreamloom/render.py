@@ -97,10 +97,13 @@ def exports_video(settings: Settings) -> bool:
     return settings.animation_mode is not AnimationMode.OFF and settings.video_format is not VideoFormat.OFF
 
 
-def render(settings: Settings, *, resume: bool = False, progress: bool = True) -> RenderResult:
+def render(
+    settings: Settings, *, resume: bool = False, progress: bool = True, terminal_preview: bool = False
+) -> RenderResult:
     """Render ``settings``; with ``resume``, continue the newest interrupted run of its namespace.
 
-    ``progress=False`` hides the progress bar and the ``display_every`` lines (files are written as usual).
+    ``progress=False`` hides the progress bar and the ``display_every`` lines (files are written as usual);
+    ``terminal_preview`` draws the picture in the terminal with each ``display_every`` line.
     """
     plan = build_plan(settings)
     check_supported(settings)
@@ -116,7 +119,7 @@ def render(settings: Settings, *, resume: bool = False, progress: bool = True) -
     base_name = backup.base_name if backup else next_base_name(folder, settings.file_namespace, settings.allow_overwrite)
     paths = RunPaths(folder, backup_folder, base_name)
     with downloads_once():
-        return _run(plan, paths, device, backup, progress)
+        return _run(plan, paths, device, backup, progress, terminal_preview)
 
 
 def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup:
@@ -130,7 +133,9 @@ def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup
     return backup
 
 
-def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None, progress: bool) -> RenderResult:
+def _run(
+    plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None, progress: bool, terminal_preview: bool
+) -> RenderResult:
     settings = plan.settings
     assert settings.seed is not None
     run = build_run(plan, device)
@@ -153,6 +158,7 @@ def _run(plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | Non
         snapshot=snapshot,
         start=start,
         progress=progress,
+        terminal_preview=terminal_preview,
     )
     last: list[StepReport] = []
 

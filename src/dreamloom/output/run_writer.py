@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from dreamloom.output.backups import Backup, BackupStore
 from dreamloom.output.display import clear_notebook, in_notebook, peak_memory, progress_line, save_loss_graph, show_preview
 from dreamloom.output.files import save_png
 from dreamloom.output.loss_log import CsvLossLog
+from dreamloom.output.terminal_picture import half_block_lines, preview_columns
 from dreamloom.plan import Timeline, audio_variable_names
 from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.schema import Settings
@@ -44,7 +46,11 @@ class RunPaths:
 
 
 class RunWriter:
-    """Subscribes to step reports. ``snapshot(done)`` returns the backup of the current state."""
+    """Subscribes to step reports. ``snapshot(done)`` returns the backup of the current state.
+
+    ``terminal_preview`` draws the picture in the terminal under each ``display_every`` line (never with
+    ``progress`` off).
+    """
 
     def __init__(
         self,
@@ -57,6 +63,7 @@ class RunWriter:
         snapshot: Callable[[int], Backup],
         start: int = 0,
         progress: bool = True,
+        terminal_preview: bool = False,
     ) -> None:
         self.settings = settings
         self.paths = paths
@@ -76,6 +83,7 @@ class RunWriter:
         self._variable_rows: list[list[float]] = []
         self._tensorboard = _open_tensorboard(paths) if settings.use_tensorboard else None
         self.progress = progress
+        self.terminal_preview = terminal_preview and progress
         self._bar = tqdm(total=self.total_steps, initial=start, unit="step", desc=paths.base_name, leave=True,
                          disable=not progress)
 
@@ -134,7 +142,10 @@ class RunWriter:
             line += f" · {peak_memory(self.device)}"
         if self.progress:
             self._bar.write(line)
-        show_preview(report.model.to_pil(), self.settings.display_scale, self.paths.named("_preview.png"))
+        picture = report.model.to_pil()
+        if self.terminal_preview:
+            self._bar.write("\n".join(half_block_lines(picture, preview_columns(sys.stdout))))
+        show_preview(picture, self.settings.display_scale, self.paths.named("_preview.png"))
         self._save_palette(report)
         if self._tensorboard is not None:
             for name, value in values.items():
