@@ -22,7 +22,7 @@ test: install
 	$(BIN)/python -m pytest
 
 # MODULE: a name from tools/mutation.py (dsl, masks, cutouts, prompt_loss, palette, timeline, backups,
-# animation) or a file under src/ with TESTS="tests/..." naming the tests that cover it.
+# animation, audio, stabilization) or a file under src/ with TESTS="tests/..." naming the tests that cover it.
 MUTMUT_VERSION ?= 3.8.1
 mutation: install
 	@test -n "$(MODULE)" || { echo "usage: make mutation MODULE=timeline [TESTS='tests/plan']"; exit 2; }

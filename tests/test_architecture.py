@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (5, ("dreamloom.perception", "dreamloom.images", "dreamloom.animation", "dreamloom.audio")),
     (6, ("dreamloom.engine",)),
     (7, ("dreamloom.output",)),
-    (8, ("dreamloom.render", "dreamloom.preview", "dreamloom.cli", "dreamloom")),
+    (8, ("dreamloom.render", "dreamloom.failures", "dreamloom.preview", "dreamloom.cli", "dreamloom.studio", "dreamloom")),
 )
 """A module's layer is that of the longest prefix naming it; it may import modules of its own layer or lower."""
 

@@ -165,7 +165,10 @@ def test_bash_commands_name_what_exists(block: Block, words: list[str], tmp_path
     elif program == "make":
         assert arguments[0] in _make_targets()
     elif program == "pip":
-        assert arguments == ["install", "-e", "."] and (ROOT / "pyproject.toml").is_file()
+        assert arguments[:2] == ["install", "-e"] and len(arguments) == 3 and (ROOT / "pyproject.toml").is_file()
+        extra = re.fullmatch(r"\.(?:\[(\w+)\])?", arguments[2])
+        assert extra, f"{block}: pip installs {arguments[2]}, not this checkout"
+        assert extra[1] is None or f"\n{extra[1]} = [" in (ROOT / "pyproject.toml").read_text(encoding="utf-8"), f"no extra {extra[1]}"
     elif program in ("python", ".venv/bin/python"):
         _check_python(arguments)
     else:

@@ -19,10 +19,10 @@ from dreamloom.errors import SettingsError
 from dreamloom.examples import example_names, example_overrides, example_path, example_sound, example_summary
 from dreamloom.plan import build_plan
 from dreamloom.render import check_supported, exports_video
-from dreamloom.settings.choices import AnimationMode, ImageModelChoice
+from dreamloom.settings.choices import AnimationMode, DepthModel, ImageModelChoice
 from dreamloom.settings.loading import load_settings
 
-EXPECTED = {"demo", "palette", "flight", "pulse"}
+EXPECTED = {"demo", "palette", "flight", "fly", "pulse"}
 TINY = ["steps_per_scene=4", "pre_animation_steps=0", "steps_per_frame=2", "save_every=2", "cutouts=4", "display_every=0", "backups=0"]
 
 
@@ -46,6 +46,8 @@ def test_the_examples_show_what_their_names_promise() -> None:
     assert settings["palette"].image_model is ImageModelChoice.LIMITED
     assert settings["flight"].animation_mode is AnimationMode.TWO_D and exports_video(settings["flight"])
     assert settings["pulse"].animation_mode is AnimationMode.TWO_D
+    assert settings["fly"].animation_mode is AnimationMode.THREE_D and exports_video(settings["fly"])
+    assert settings["fly"].depth_model is DepthModel.FLAT  # no weights: offline, like every example
     assert settings["pulse"].input_audio == str(example_sound())
     assert [f.variable_name for f in settings["pulse"].input_audio_filters] == ["fLo", "fHi"]
 
@@ -61,7 +63,7 @@ def test_dreamloom_examples_lists_each_name_with_its_summary(capsys: pytest.Capt
 
 
 def test_an_unknown_example_names_the_ones_that_exist() -> None:
-    with pytest.raises(SettingsError, match=r"--example: there is no bundled example 'nope'; choose one of demo, flight, palette, pulse\."):
+    with pytest.raises(SettingsError, match=r"--example: there is no bundled example 'nope'; choose one of demo, flight, fly, palette, pulse\."):
         example_path("nope")
 
 
@@ -98,7 +100,7 @@ def test_every_example_renders(name: str, tmp_path: Path, monkeypatch: pytest.Mo
     if settings.image_model is ImageModelChoice.LIMITED:
         pixels = np.asarray(Image.open(tmp_path / final).convert("RGB")).reshape(-1, 3)
         assert len(np.unique(pixels, axis=0)) <= settings.palettes * settings.palette_size
-    if settings.animation_mode is AnimationMode.TWO_D:
+    if settings.animation_mode in (AnimationMode.TWO_D, AnimationMode.THREE_D):
         scenes = len(build_plan(settings).scenes)
         with av.open(str(folder / f"{name}.mp4")) as container:
             frames = sum(1 for _ in container.decode(video=0))

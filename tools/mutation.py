@@ -40,6 +40,9 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "backups": (["src/dreamloom/output/backups.py"], ["tests/engine/test_outputs.py"]),
     "animation": (["src/dreamloom/animation/motion2d.py", "src/dreamloom/animation/resample.py",
                    "src/dreamloom/animation/warp2d.py"], ["tests/animation"]),
+    "audio": (["src/dreamloom/audio/bands.py", "src/dreamloom/audio/onsets.py"], ["tests/audio"]),
+    "stabilization": (["src/dreamloom/engine/stabilization.py"],
+                      ["tests/engine/test_stabilization.py", "tests/engine/test_stabilization_hook.py"]),
 }
 
 

@@ -1,6 +1,7 @@
-"""The ``dreamloom`` command: ``render``, ``preview``, ``audio``, ``settings``, ``video``, ``examples`` and ``models``.
+"""The ``dreamloom`` command: ``render``, ``preview``, ``audio``, ``settings``, ``video``, ``examples``, ``models`` and ``studio``.
 
-Every user error ends here as one message on stderr and the error's exit code, never a traceback.
+Every failure ends here (:func:`report_failure`) as one message on stderr and a non-zero exit code, never a
+traceback unless ``--debug`` asks for it.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ import argparse
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 
 from dreamloom.version import __version__
 from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
+from dreamloom.failures import user_error
 
 if TYPE_CHECKING:
     from dreamloom.settings.choices import VideoFormat
@@ -31,19 +34,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.quiet)
     try:
         return args.handler(args)
-    except RenderInterrupted as error:
-        print(f"dreamloom: interrupted: {error}", file=sys.stderr)
-        return error.exit_code
-    except DreamloomError as error:
-        print(f"dreamloom: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("dreamloom: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - the one boundary: every failure ends here
+        return report_failure(error, debug=args.debug)
+
+
+INTERNAL_ERROR_CODE = 70
+"""Exit code of an internal error, a bug (``EX_SOFTWARE`` of sysexits.h), apart from the user errors' 1 and 2."""
+
+
+def report_failure(error: BaseException, *, debug: bool) -> int:
+    """The one boundary: ``error`` as one message on stderr (the traceback only with ``--debug``); returns
+    the exit code."""
+    if isinstance(error, BrokenPipeError):
         # The reader of our output went away (e.g. `| head`); that is not an error of ours.
         sys.stdout = open(os.devnull, "w")
         return 0
+    if debug:
+        traceback.print_exception(type(error), error, error.__traceback__)
+    if isinstance(error, KeyboardInterrupt):
+        print("dreamloom: interrupted", file=sys.stderr)
+        return 130
+    known = user_error(error)
+    if known is None:
+        lines = str(error).strip().splitlines()
+        what = f"{type(error).__name__}: {lines[0][:200]}" if lines else type(error).__name__
+        print(f"dreamloom: internal error ({what}). This is a bug in dreamloom, not a problem with your settings "
+              "or files; run the same command with --debug to see the traceback, and report it.", file=sys.stderr)
+        return INTERNAL_ERROR_CODE
+    label = "interrupted" if isinstance(known, RenderInterrupted) else "error"
+    print(f"dreamloom: {label}: {known}", file=sys.stderr)
+    return known.exit_code
 
 
 def _configure_logging(quiet: bool) -> None:
@@ -57,6 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dreamloom", description="Steer images with CLIP perceptors (pytti-core compatible settings).")
     parser.add_argument("--version", action="version", version=f"dreamloom {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors (no progress bar or progress lines)")
+    parser.add_argument("--debug", action="store_true", help="on a failure, print the Python traceback as well as the message")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="render the scenes of a config", description="Render a config. CONFIG is a YAML file; or use pytti's layout with conf=NAME (reads config/default.yaml and config/conf/NAME.yaml).")
@@ -96,25 +117,36 @@ def _build_parser() -> argparse.ArgumentParser:
     examples = commands.add_parser("examples", help="list the bundled example configs", description="List the configs bundled with dreamloom, one per line with what it shows; render one with dreamloom render --example NAME.")
     examples.set_defaults(handler=_examples)
 
+    studio = commands.add_parser("studio", help="a local web page to write scenes, watch renders and browse results", description="Serve dreamloom studio on this machine (needs the studio extra: pip install 'dreamloom[studio]'). CONFIG prefills the form; its output_dir is the folder the studio shows.")
+    studio.add_argument("config", nargs="?", metavar="CONFIG", help="a YAML config to start from")
+    studio.add_argument("--port", type=int, default=7860, help="port to listen on (default: 7860)")
+    studio.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    studio.add_argument("--output", metavar="DIR", help="the output folder the studio renders into and shows (default: output_dir of CONFIG, else images_out)")
+    studio.add_argument("--workspace", metavar="DIR", help="where uploads and the configs of renders are kept (default: studio_workspace)")
+    studio.set_defaults(handler=_studio)
+
     from dreamloom.models.commands import add_models_parser
 
     add_models_parser(commands)
     for command in commands.choices.values():
-        _accept_quiet(command)
+        _accept_anywhere(command)
     return parser
 
 
-def _accept_quiet(parser: argparse.ArgumentParser) -> None:
-    """Let ``-q`` stand after a subcommand too (``dreamloom render c.yaml -q``), in every nested subcommand.
+def _accept_anywhere(parser: argparse.ArgumentParser) -> None:
+    """Let ``-q`` and ``--debug`` stand after a subcommand too (``dreamloom render c.yaml -q``), in every
+    nested subcommand.
 
-    The default is SUPPRESS, so a subcommand without ``-q`` keeps the value the main parser set.
+    The default is SUPPRESS, so a subcommand without them keeps the value the main parser set.
     """
     parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="only print warnings, errors and the final path")
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on a failure, print the Python traceback as well as the message")
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for nested in action.choices.values():
-                _accept_quiet(nested)
+                _accept_anywhere(nested)
 
 
 def _add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -259,6 +291,16 @@ def _video(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else run.folder / f"{run.base_name}.{fmt.value}"
     offset = offset if args.audio_offset is None else args.audio_offset
     print(export_video(run.frames, output, fps=args.fps or run.fps, crf=run.crf if args.crf is None else args.crf, fmt=fmt, audio=audio, audio_offset=offset))
+    return 0
+
+
+def _studio(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from dreamloom.studio.server import serve
+
+    serve(Path(args.config) if args.config else None, host=args.host, port=args.port,
+          output=Path(args.output) if args.output else None, workspace=Path(args.workspace) if args.workspace else None)
     return 0
 
 

@@ -36,3 +36,23 @@ class RenderInterrupted(DreamloomError):
     """The user stopped a render (Ctrl-C); the message says how to resume. Exit code 130, like a shell."""
 
     exit_code = 130
+
+
+class OutputError(DreamloomError):
+    """A file of the run could not be written (disk full, read-only or vanished folder); what was
+    finished before stays on disk."""
+
+
+class OutOfMemory(DreamloomError):
+    """The device ran out of memory for these settings; the message names the settings that cost memory."""
+
+
+def shortened(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, so a message names what the user wrote (a path,
+    a prompt) without echoing a pasted megabyte."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """``text`` :func:`shortened`, then quoted as ``repr`` quotes it (for prompts)."""
+    return repr(shortened(text, limit))

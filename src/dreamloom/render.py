@@ -14,15 +14,18 @@ import torch
 
 from dreamloom.version import __version__
 from dreamloom.audio.decoding import check_audio
+from dreamloom.engine.camera3d import check_camera
 from dreamloom.engine.device import resolve_device
 from dreamloom.engine.frames import StepReport
-from dreamloom.engine.interrupts import StepBoundaryInterrupt
-from dreamloom.engine.run import build_run
-from dreamloom.errors import DreamloomError, RenderInterrupted, SettingsError
+from dreamloom.engine.interrupts import StepBoundaryInterrupt, StopAtStepBoundary
+from dreamloom.engine.run import Run, build_run
+from dreamloom.errors import DreamloomError, OutOfMemory, OutputError, RenderInterrupted, SettingsError
+from dreamloom.failures import describe_os_error, is_out_of_memory, out_of_memory
 from dreamloom.output.backups import Backup, BackupStore, latest_run, load_backup
+from dreamloom.output.claims import RunClaim, claim_new_run, claim_run, tidy_namespace
 from dreamloom.output.display import peak_memory
-from dreamloom.output.files import ensure_writable_folder
-from dreamloom.output.naming import next_base_name
+from dreamloom.output.files import check_writable_folder, ensure_writable_folder
+from dreamloom.output.resume import SETTINGS_PART, check_resumable, recorded_settings, restore
 from dreamloom.output.run_frames import find_run_frames
 from dreamloom.output.run_writer import RunPaths, RunWriter
 from dreamloom.output.video import export_video
@@ -31,6 +34,7 @@ from dreamloom.settings.dump import settings_to_yaml
 from dreamloom.settings.choices import AnimationMode, VideoFormat
 from dreamloom.settings.schema import Settings
 from dreamloom.sources import downloads_once
+from dreamloom.video_frames import has_sound
 
 log = logging.getLogger("dreamloom")
 
@@ -77,7 +81,7 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-RENDERED_MODES = (AnimationMode.OFF, AnimationMode.TWO_D)
+RENDERED_MODES = (AnimationMode.OFF, AnimationMode.TWO_D, AnimationMode.THREE_D, AnimationMode.VIDEO_SOURCE)
 
 
 def check_supported(settings: Settings) -> None:
@@ -88,6 +92,7 @@ def check_supported(settings: Settings) -> None:
             f"animation_mode: {settings.animation_mode.value!r} is not available in dreamloom {__version__} yet; "
             "use off (a still image) or 2D."
         )
+    check_camera(settings)
     if settings.input_audio and (exports_video(settings) or settings.input_audio_filters):
         check_audio(Path(settings.input_audio), "input_audio")
 
@@ -109,17 +114,55 @@ def render(
     check_supported(settings)
     folder = Path(settings.output_dir) / settings.file_namespace
     backup_folder = Path(settings.backup_dir) / settings.file_namespace
-    ensure_writable_folder(folder, "output_dir")
-    ensure_writable_folder(backup_folder, "backup_dir")
+    check_writable_folder(folder, "output_dir")
+    check_writable_folder(backup_folder, "backup_dir")
     device = resolve_device(settings.device)
     backup = _latest_backup(backup_folder, settings.file_namespace, device) if resume else None
     if backup is not None:
         settings = settings.model_copy(update={"seed": backup.seed})
         plan = build_plan(settings)
-    base_name = backup.base_name if backup else next_base_name(folder, settings.file_namespace, settings.allow_overwrite)
-    paths = RunPaths(folder, backup_folder, base_name)
+        check_resumable(backup, settings, plan.timeline.total_steps)
     with downloads_once():
-        return _run(plan, paths, device, backup, progress, terminal_preview)
+        run = build_run(plan, device)
+        # Pre-flight is over (files, weights, device): only now do the run's folders appear.
+        ensure_writable_folder(folder, "output_dir")
+        ensure_writable_folder(backup_folder, "backup_dir")
+        claim = _claim(folder, backup_folder, settings, backup)
+        paths = RunPaths(folder, backup_folder, claim.base_name)
+        try:
+            return _run(plan, run, paths, device, backup, progress, terminal_preview)
+        except OSError as error:
+            raise OutputError(f"{describe_os_error(error)} {_what_is_kept(paths)}") from error
+        except (MemoryError, RuntimeError) as error:
+            if not is_out_of_memory(error):
+                raise
+            raise OutOfMemory(f"{out_of_memory()} {_what_is_kept(paths)}") from error
+        finally:
+            claim.release()
+
+
+def _claim(folder: Path, backup_folder: Path, settings: Settings, backup: Backup | None) -> RunClaim:
+    """Claim the run's base name (the backup's on resume), so no other render writes the same files, and
+    remove what killed runs left behind (see :mod:`dreamloom.output.claims`)."""
+    if backup is not None:
+        claim = claim_run(folder, backup.base_name, "--resume continues it")
+    else:
+        claim = claim_new_run(folder, settings.file_namespace, settings.allow_overwrite)
+    tidy_namespace(claim, (folder, backup_folder), settings.file_namespace)
+    return claim
+
+
+def _what_is_kept(paths: RunPaths) -> str:
+    """Where a run that failed midway left its work, and how to go on from it."""
+    try:
+        pictures = len(find_run_frames(paths.folder, paths.base_name).frames)
+    except (DreamloomError, OSError):
+        pictures = 0
+    kept = f"What was finished stays: {_count(pictures, 'picture')} in {paths.folder}." if pictures else "No picture was finished yet."
+    numbers = BackupStore(paths.backup_folder, paths.base_name, "all").numbers()
+    if not numbers:
+        return kept
+    return f"{kept} The last backup is from step {numbers[-1]}: once fixed, continue with the same command and --resume."
 
 
 def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup:
@@ -129,25 +172,35 @@ def _latest_backup(folder: Path, namespace: str, device: torch.device) -> Backup
     if store is None or not numbers:
         raise DreamloomError(f"--resume: no backup of {namespace!r} in {folder}. Start the run without --resume.")
     backup = load_backup(store.path(numbers[-1]), device)
+    if backup.base_name != run:
+        raise DreamloomError(
+            f"--resume: backup {store.path(numbers[-1])} names the run {backup.base_name!r}, not {run!r}: it was "
+            "changed or moved. Delete it to resume from the one before, or start the run without --resume."
+        )
     log.info("Resuming %s from step %d.", backup.base_name, backup.step)
     return backup
 
 
 def _run(
-    plan: Plan, paths: RunPaths, device: torch.device, backup: Backup | None, progress: bool, terminal_preview: bool
+    plan: Plan,
+    run: Run,
+    paths: RunPaths,
+    device: torch.device,
+    backup: Backup | None,
+    progress: bool,
+    terminal_preview: bool,
 ) -> RenderResult:
     settings = plan.settings
     assert settings.seed is not None
-    run = build_run(plan, device)
     start = 0
     if backup is not None:
-        run.load_state(backup.state)
+        restore(run, backup)
         start = backup.step
     else:
         paths.named("_settings.yaml").write_text(settings_to_yaml(settings), encoding="utf-8")
 
     def snapshot(done: int) -> Backup:
-        return Backup(done, paths.base_name, settings.seed, run.state())
+        return Backup(done, paths.base_name, settings.seed, {**run.state(), SETTINGS_PART: recorded_settings(settings)})
 
     writer = RunWriter(
         settings,
@@ -169,9 +222,11 @@ def _run(
     try:
         with boundary.installed():
             run.run(start, [writer, remember, boundary])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         if not last:
             raise RenderInterrupted("Interrupted before the first step finished; nothing to resume.") from None
+        if not isinstance(stop, StopAtStepBoundary):  # a second Ctrl-C, inside a step: its state is not whole
+            raise RenderInterrupted(_stopped_mid_step(last[0].done + 1, writer.backups.numbers())) from None
         saved = writer.interrupted(last[0])
         raise RenderInterrupted(
             f"Interrupted after {last[0].done} of {plan.timeline.total_steps} steps. The backup is {saved}; "
@@ -183,18 +238,37 @@ def _run(
     return RenderResult(paths.base_name, paths.folder, writer.pictures, device, video)
 
 
+def _stopped_mid_step(step: int, backups: list[int]) -> str:
+    """What a second Ctrl-C left: the step it cut short is not backed up, the newest backup is."""
+    if not backups:
+        return f"Stopped at once during step {step} (a second Ctrl-C); no backup was written yet, so there is nothing to resume."
+    return (f"Stopped at once during step {step} (a second Ctrl-C), so that step was not backed up; the newest backup "
+            f"is from step {backups[-1]}: continue from it with the same command and --resume.")
+
+
 def _export(settings: Settings, paths: RunPaths) -> Path:
-    """The run's video from all its saved pictures (those before a resume too), with ``input_audio``."""
+    """The run's video from all its saved pictures (those before a resume too), with ``input_audio``.
+
+    A Video Source run keeps the source video's own sound when ``input_audio`` is empty, and plays at
+    ``frames_per_second / frame_stride``, so that each picture shows when its video frame did.
+    """
     fmt = settings.video_format
     frames = find_run_frames(paths.folder, paths.base_name).frames
+    fps, audio, offset = settings.frames_per_second, None, settings.input_audio_offset
+    if settings.input_audio:
+        audio = Path(settings.input_audio)
+    if settings.animation_mode is AnimationMode.VIDEO_SOURCE:
+        fps /= settings.frame_stride
+        if audio is None and has_sound(settings.video_path):
+            audio, offset = Path(settings.video_path).expanduser(), 0.0
     video = export_video(
         frames,
         paths.named(f".{fmt.value}"),
-        fps=settings.frames_per_second,
+        fps=fps,
         crf=settings.video_crf,
         fmt=fmt,
-        audio=Path(settings.input_audio) if settings.input_audio else None,
-        audio_offset=settings.input_audio_offset,
+        audio=audio,
+        audio_offset=offset,
     )
     log.info("Video: %s", video)
     return video

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from dreamloom.errors import InputFileError
+from dreamloom.errors import InputFileError, shortened
 from dreamloom.models.fetch import FetchFailed, TooLarge, download
 
 __all__ = ["read_source", "load_image", "downloads_once", "MAX_DOWNLOAD_BYTES", "DOWNLOAD_TIMEOUT_S"]
@@ -78,12 +78,12 @@ def read_source(
             memo[source] = _download(source, where, timeout=timeout, max_bytes=max_bytes)
         return memo[source]
     path = Path(source).expanduser()
-    if not path.is_file():
-        raise InputFileError(f"{where}: the file {path} does not exist (or is not a file)")
     try:
+        if not path.is_file():
+            raise InputFileError(f"{where}: the file {shortened(str(path))} does not exist (or is not a file)")
         return path.read_bytes()
     except OSError as failure:
-        raise InputFileError(f"{where}: cannot read {path}: {failure}") from None
+        raise InputFileError(f"{where}: cannot read {shortened(str(path))}: {failure.strerror or failure}") from None
 
 
 def load_image(
@@ -99,5 +99,12 @@ def load_image(
     try:
         with Image.open(io.BytesIO(data)) as image:
             return image.convert(mode)
-    except (UnidentifiedImageError, OSError, ValueError) as failure:
+    except Image.DecompressionBombError:
+        raise InputFileError(
+            f"{where}: {source} has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels, the most dreamloom opens "
+            "(a guard against decompression bombs); scale the picture down"
+        ) from None
+    except UnidentifiedImageError:
+        raise InputFileError(f"{where}: {source} is not an image PIL can read (not PNG, JPEG, WebP or another picture format)") from None
+    except (OSError, ValueError) as failure:
         raise InputFileError(f"{where}: {source} is not an image PIL can read ({failure})") from None

@@ -14,7 +14,8 @@ ENV = {"t": 2.0, "fHi": 0.25, "fLo": 0.5, "fLo_prev": 0.125, "r": 1.0, "R": 3.0,
 
 
 def value(source: str | int | float, env: dict[str, float] = ENV) -> object:
-    return compile_expression(source, setting="test", variables=VARIABLES).evaluate(env)
+    """The value of ``source`` as a stop computes it (infinity allowed)."""
+    return compile_expression(source, setting="test", variables=VARIABLES, finite=False).evaluate(env)
 
 
 @pytest.mark.parametrize(("source", "expected"), [
@@ -239,7 +240,8 @@ def test_constant_list_expression_attributes() -> None:
     ("nan", "weight: the value is not a number (NaN)", 0),
     (" [1, nan]", "weight: the value is not a number (NaN)", 1),
     ("*2", "weight: syntax error: invalid syntax", 0),
-    ("t" * 1001, "weight: expression is longer than 1000 characters", 1000),
+    # a long text shows "…" and its last 120 characters, so the caret under character 1000 is in column 1 + 119
+    ("t" * 1001, "weight: expression is longer than 1000 characters", 120),
 ])
 def test_compile_error_first_lines_in_full(source: str, first_line: str, caret: int) -> None:
     with pytest.raises(PromptError) as caught:

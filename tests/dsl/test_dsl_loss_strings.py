@@ -76,7 +76,7 @@ def test_semantic_cutoff_is_kept() -> None:
     ("fHi", "flow_stabilization_weight", "unknown name 'fHi'"),
     ("1_[m.png", "direct_init_weight", "never closed"),
     ("1_[]", "semantic_init_weight", "empty mask file name"),
-    ("__import__('os')", "direct_init_weight", "empty weight"),
+    ("__import__('os')", "direct_init_weight", "bad weight: '__import__' is not a function you can call"),
 ])
 def test_weight_setting_errors_name_the_setting(text: str, setting: str, reason: str) -> None:
     with pytest.raises(PromptError, match=f"^{setting}: .*{reason}"):

@@ -97,12 +97,31 @@ def test_reference_split_examples(scenes: str, expected: list[list[str]]) -> Non
 @FAST
 @given(any_text, st.sampled_from(["direct_init_weight", "semantic_init_weight", "edge_stabilization_weight"]))
 def test_other_prompt_settings_only_raise_prompt_error(text: str, setting: str) -> None:
-    for parse in (lambda: parse_weight_setting(text, setting=setting, variables=VARIABLES),
-                  lambda: parse_direct_image_prompts(text, variables=VARIABLES)):
-        try:
-            parse()
-        except PromptError:
-            pass
+    """Any text parses or raises a PromptError that names the setting (and the prompt) and points into it."""
+    try:
+        spec = parse_weight_setting(text, setting=setting, variables=VARIABLES)
+    except PromptError as error:
+        _assert_points_into(str(error), setting, text.strip())
+    else:
+        assert spec is None if not text.strip() else (spec is None or spec.weight.constant != 0)
+    pieces = [piece.strip() for piece in text.split("|") if piece.strip()]
+    try:
+        prompts = parse_direct_image_prompts(text, variables=VARIABLES)
+    except PromptError as error:
+        number = int(str(error).split(": ", 2)[1].removeprefix("prompt "))
+        _assert_points_into(str(error), f"direct_image_prompts: prompt {number}", pieces[number - 1])
+        assert len(parse_direct_image_prompts("|".join(pieces[:number - 1]), variables=VARIABLES)) == number - 1
+    else:
+        assert [(prompt.original, prompt.kind) for prompt in prompts] == [(piece, SourceKind.IMAGE) for piece in pieces]
+
+
+def _assert_points_into(message: str, label: str, text: str) -> None:
+    """``label: reason``, then ``text`` (whitespace shown as spaces), then a caret inside it or just after."""
+    lines = message.split("\n")
+    assert lines[0].startswith(f"{label}: ") and len(lines[0]) > len(label) + 2
+    assert lines[1] == "    " + "".join(" " if char in "\t\n\r\f\v" else char for char in text)
+    assert lines[2].startswith("    ") and lines[2].endswith("^") and set(lines[2][4:-1]) <= {" "}
+    assert len(lines[2]) - 5 <= len(text)
 
 
 @FAST
@@ -143,8 +162,8 @@ STOPS = ["-inf", "0.9", "-0.9", "fLo_prev", "t/10", "-inf + 0"]
 CUTOFFS = ["0.3", "t/10", "(fLo_prev)", "fLo_prev", "0.5"]
 
 
-def expression(source: str):  # type: ignore[no-untyped-def]
-    return compile_expression(source, setting="generated", variables=VARIABLES, scalar=True)
+def expression(source: str, finite: bool = True):  # type: ignore[no-untyped-def]
+    return compile_expression(source, setting="generated", variables=VARIABLES, scalar=True, finite=finite)
 
 
 @st.composite
@@ -189,7 +208,7 @@ def prompts(draw: st.DrawFn) -> Prompt:
     else:
         kind, source = SourceKind.IMAGE, draw(paths())[0]
     weight = expression(draw(st.sampled_from(WEIGHTS)))
-    stop = expression(draw(st.sampled_from(STOPS)))
+    stop = expression(draw(st.sampled_from(STOPS)), finite=False)
     return Prompt(kind, source, weight, stop, draw(masks()), original="")
 
 

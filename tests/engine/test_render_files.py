@@ -103,7 +103,8 @@ def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
         ({"scenes": " ", "direct_image_prompts": "notimage.png"}, InputFileError, r"direct_image_prompts: .*notimage.png is not an image PIL can read"),
         ({"scenes": " ", "init_image": "ftp://example.com/a.png"}, InputFileError, "init_image: ftp://example.com/a.png uses the scheme 'ftp'; only http"),
         ({"scenes": "a red apple"}, SettingsError, "select at least one perceptor"),
-        ({"scenes": " ", "animation_mode": "3D"}, SettingsError, "animation_mode: '3D' is not available"),
+        ({"scenes": " ", "animation_mode": "3D", "depth_model": "flat", "depth_stabilization_weight": 1}, SettingsError,
+         "depth_stabilization_weight: depth_model: flat sees no depth"),
         ({"scenes": " ", "animation_mode": "Video Source"}, SettingsError, "animation_mode: 'Video Source' is not available"),
         ({"scenes": " ", "input_audio": "notimage.png", "input_audio_filters": [{"variable_name": "bass", "f_center": 80, "f_width": 40}]},
          InputFileError, r"input_audio: The audio file notimage.png has no audio stream"),
@@ -119,7 +120,7 @@ def test_user_errors_fail_before_rendering(tmp_path: Path, monkeypatch, settings
     config = write_config(tmp_path, **settings)
     with pytest.raises(error, match=message):
         render(load_settings(config))
-    assert not list((tmp_path / "images_out").rglob("*.png"))
+    assert not (tmp_path / "images_out").exists() and not (tmp_path / "backup").exists()  # pre-flight made nothing
 
 
 def test_unwritable_output_folder(tmp_path: Path, monkeypatch):
@@ -186,11 +187,11 @@ def test_a_bare_command_asks_for_a_config(tmp_path: Path, run_cli, command: str)
 
 
 def test_settings_warns_about_values_render_would_refuse(tmp_path: Path, run_cli):
-    write_config(tmp_path, scenes=" ", animation_mode="3D")
+    write_config(tmp_path, scenes=" ", animation_mode="3D", depth_model="flat", depth_stabilization_weight=1)
     command = [sys.executable, "-m", "dreamloom.cli", "settings", "config.yaml"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0
-    assert "render would refuse these settings: animation_mode: '3D' is not available" in result.stderr
+    assert "render would refuse these settings: depth_stabilization_weight: depth_model: flat" in result.stderr
     assert yaml.safe_load(result.stdout)["animation_mode"] == "3D"
     fine = run_cli("settings", "config.yaml", "animation_mode=2D", cwd=tmp_path)
     assert fine.returncode == 0 and "refuse" not in fine.stderr

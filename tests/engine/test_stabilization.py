@@ -174,7 +174,8 @@ def test_a_loss_video_mask_shows_frame_k_plus_one_times_the_stride_and_holds_the
     _, frames = four_frames(tmp_path / "m.mp4")
     probe = Probe("probe", HookStage.VIDEO_MASKS)
     written = f"1_[{'-' if inverted else ''}m.mp4]"
-    plan = plan_of(direct_stabilization_weight=written, frame_stride=stride, steps_per_scene=10)
+    plan = plan_of(direct_stabilization_weight=written, frame_stride=stride, steps_per_scene=10,
+                   frames_per_second=12)  # the mask video's own rate: frame n is its n-th frame
     run = build_run(plan, CPU, hooks=[probe])
     mask = term_of(run, "stabilization (direct)").mask
     expected = [1 - frame if inverted else frame for frame in frames]
@@ -195,7 +196,7 @@ def test_a_loss_video_mask_of_another_size_is_resized_bilinearly_to_the_picture(
 
 def test_an_inverted_prompt_video_mask_follows_the_frames_inverted(tmp_path: Path):
     _, frames = four_frames(tmp_path / "m.mp4")
-    plan = plan_of(scenes="red:1_[-m.mp4]", perceptors=["demo"])
+    plan = plan_of(scenes="red:1_[-m.mp4]", perceptors=["demo"], frames_per_second=12)  # the video's rate
     probe = Probe("probe", HookStage.VIDEO_MASKS)
     prompts = colour_prompts(plan)
     run = build_run(plan, CPU, prompts=prompts, hooks=[probe])

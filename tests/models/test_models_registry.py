@@ -52,10 +52,10 @@ def test_entry_is_well_formed(entry) -> None:  # type: ignore[no-untyped-def]
     assert entry.files[0].size == KNOWN_SIZES.get(entry.name)
 
 
-def test_every_family_exists_and_depth_and_flow_have_no_entries_yet() -> None:
+def test_every_family_exists_and_every_entry_belongs_to_one() -> None:
     assert {family.label for family in Family} == {"perceptor", "vqgan", "depth", "flow"}
-    assert list_entries(Family.DEPTH) == list_entries(Family.FLOW) == []
-    assert len(list_entries()) == len(list_entries(Family.VQGAN)) + len(list_entries(Family.PERCEPTOR))
+    assert [entry.name for entry in list_entries(Family.DEPTH)] == ["depth-anything-v2-small", "depth-anything-v2-base"]
+    assert len(list_entries()) == sum(len(list_entries(family)) for family in Family)
 
 
 def test_vqgan_files_keep_pyttis_cache_layout() -> None:

@@ -18,6 +18,7 @@ from dreamloom.settings.choices import InterpolationMode
 from dreamloom.perception.image_prompts import ImageTarget, image_prompt_distances
 from dreamloom.perception.views import PerceptorDraw
 
+from gradient_check import assert_gradient_matches_slopes
 from mask_videos import black_white_half, write_mask_video
 from perception_fakes import colour_perceptor, scenes
 
@@ -157,14 +158,24 @@ def test_every_mask_kind_runs_through_a_random_step(tmp_path: Path, tiny_clip) -
     guide = SemanticGuide([tiny_clip, tiny_clip], CutoutSettings(cutouts=4, border_mode="mirror"))
     guide.prepare(scenes(text), torch.Generator().manual_seed(0))
     assert [prompt.original for prompt, _ in guide.video_masks] == [f"green:1_[-{tmp_path / 'v.mp4'}]"]
-    image = torch.rand(1, 3, 48, 48, requires_grad=True)
-    generator = torch.Generator().manual_seed(2)
-    terms = guide.losses(image, 0, {}, generator) + guide.losses(image, 1, {}, generator)
-    assert [t.label for t in terms][:2] == ["a red fox", "a dog"]
-    total = sum(t.weighted for t in terms)
-    total.backward()
-    assert all(bool(torch.isfinite(t.raw)) for t in terms)
-    assert bool(torch.isfinite(image.grad).all()) and float(image.grad.abs().sum()) > 0
+    image = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(1), requires_grad=True)
+
+    def terms_of(picture: torch.Tensor) -> list:
+        generator = torch.Generator().manual_seed(2)  # the same cutouts and augmentations at every call
+        return guide.losses(picture, 0, {}, generator) + guide.losses(picture, 1, {}, generator)
+
+    def exact_part(picture: torch.Tensor) -> torch.Tensor:
+        """The terms whose gradient is the true one: the image and video masks weight cutouts by constants,
+        while a letter mask's stops have a straight-through gradient and a semantic mask is a detached
+        function of the image (both as in pytti)."""
+        terms = terms_of(picture)
+        return terms[2].weighted + terms[3].weighted
+
+    terms = terms_of(image)
+    assert [t.label for t in terms] == ["a red fox", "a dog", display_label_of(tmp_path / "p.png"), "green", "x"]
+    (gradient,) = torch.autograd.grad(terms[2].weighted + terms[3].weighted, image)
+    left = (torch.arange(48) < 24).to(image.dtype)
+    assert_gradient_matches_slopes(exact_part, image, gradient, step=1e-2, rel=2e-3, region=left)
 
 
 def test_too_long_prompt_is_an_error_naming_it(tiny_clip) -> None:

@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from dreamloom.engine.frames import FrameStart
+from dreamloom.engine.video_masks import VideoLossMask, VideoMasksHook
 from dreamloom.errors import InputFileError
-from dreamloom.video_frames import VideoFrames
+from dreamloom.video_frames import VideoFrames, has_sound
 
 from mask_videos import black_white_half, write_mask_video
+from source_videos import moving_square
 
 
 @pytest.fixture
@@ -92,3 +95,46 @@ def test_a_video_without_pictures_is_an_error(tmp_path: Path):
         container.mux(sound.encode())
     with pytest.raises(InputFileError, match=r"^mask: the video .*silent\.mkv has no frames"):
         VideoFrames(str(path), "mask")
+
+
+def grey_levels(path: Path, count: int = 8) -> Path:
+    """A 12 fps mask video whose frame i is grey level 20·i."""
+    return write_mask_video(path, [np.full((16, 16), 20 * index, dtype=np.uint8) for index in range(count)])
+
+
+def level(frame: torch.Tensor) -> int:
+    return round(float(frame.mean()) * 255 / 20)
+
+
+@pytest.mark.parametrize(("fps", "decoded"), [(12, [0, 1, 2, 3, 7, 7]), (6, [0, 2, 4, 6, 7, 7]), (24, [0, 0, 1, 1, 3, 7])])
+def test_frames_are_resampled_to_the_animations_frame_rate(tmp_path: Path, fps: float, decoded: list[int]):
+    """Frame n is the one showing n / fps seconds in: every other frame at half the rate, each twice at
+    double the rate; the last one past the end."""
+    reader = VideoFrames(str(grey_levels(tmp_path / "g.mp4")), "mask", fps=fps)
+    assert [level(reader.frame(index)) for index in (0, 1, 2, 3, 7, 40)] == decoded
+
+
+def test_a_video_mask_follows_the_output_frame_the_stride_and_the_frame_rate(tmp_path: Path):
+    """Output frame k shows resampled frame (k + 1)·stride: at 6 fps with stride 2, video frame 4·(k + 1)."""
+    frames = VideoFrames(str(grey_levels(tmp_path / "g.mp4", 12)), "mask", fps=6)
+    mask = VideoLossMask(frames, inverted=False, size=(16, 16), device=torch.device("cpu"))
+    hook = VideoMasksHook([mask], frame_stride=2)
+    seen = []
+    for frame in range(4):
+        hook.on_frame(FrameStart(frame, frame, frame / 6), None)  # type: ignore[arg-type]
+        seen.append(level(mask.tensor))
+    assert seen == [4, 8, 11, 11]
+
+
+def test_a_mask_video_of_another_size_is_resized_with_a_warning(tmp_path: Path, caplog):
+    frames = VideoFrames(str(grey_levels(tmp_path / "g.mp4", 2)), "edge_stabilization_weight", fps=12)
+    with caplog.at_level("WARNING"):
+        mask = VideoLossMask(frames, inverted=True, size=(8, 4), device=torch.device("cpu"))
+    assert mask.tensor.shape == (1, 1, 8, 4) and torch.allclose(mask.tensor, torch.ones(1, 1, 8, 4))
+    assert "edge_stabilization_weight: the mask video" in caplog.text and "16×16, the picture 4×8" in caplog.text
+
+
+def test_has_sound_tells_videos_with_an_audio_track(tmp_path: Path):
+    assert has_sound(str(moving_square(tmp_path / "loud.mp4", 2)))
+    assert not has_sound(str(moving_square(tmp_path / "quiet.mp4", 2, sound=False)))
+    assert not has_sound(str(tmp_path / "nowhere.mp4"))

@@ -39,7 +39,8 @@ class Expression:
     """A compiled expression. Equal (and hashed) by ``source`` alone.
 
     ``constant`` is the value when the expression reads no variable (computed at compile time), else None.
-    ``setting`` names where it came from, for run-time error messages.
+    ``setting`` names where it came from, for run-time error messages. A ``finite`` expression (every weight
+    and motion setting; not a stop, which may be ``-inf``) refuses an infinite value.
     """
 
     source: str
@@ -48,6 +49,7 @@ class Expression:
     is_list: bool = field(compare=False)  # the value is a tuple (``rotate_3d: '[1, 0, 0, 0]'``)
     setting: str = field(compare=False, repr=False)
     _fn: Fn = field(compare=False, repr=False)
+    finite: bool = field(default=True, compare=False, repr=False)
 
     def evaluate(self, env: Mapping[str, float]) -> Value:
         """The value for the variables in ``env``; a PromptError names the setting and the values used."""
@@ -60,15 +62,17 @@ class Expression:
                               "which has no value at this point") from None
         except (ArithmeticError, ValueError, TypeError) as error:
             raise self._runtime_error(env, describe_error(error)) from None
-        if value.__class__ is float and value == value:  # the common case, kept cheap
+        if value.__class__ is float and value - value == 0.0:  # a finite float: the common case, kept cheap
             return value
         return self._finish(value, env)
 
     def _finish(self, value: object, env: Mapping[str, float]) -> Value:
-        """Convert bools, ints, numpy scalars and lists to floats; refuse NaN."""
+        """Convert bools, ints, numpy scalars and lists to floats; refuse NaN (and infinity when ``finite``)."""
         numbers = tuple(map(float, value if isinstance(value, tuple) else (value,)))  # type: ignore[arg-type]
         if any(number != number for number in numbers):
             raise self._runtime_error(env, "the result is not a number (NaN)")
+        if self.finite and not all(map(math.isfinite, numbers)):
+            raise self._runtime_error(env, "the result is infinite")
         return numbers if self.is_list else numbers[0]
 
     def _runtime_error(self, env: Mapping[str, float], reason: str) -> PromptError:
@@ -77,36 +81,38 @@ class Expression:
 
 
 def compile_expression(source: str | int | float, *, setting: str, variables: Collection[str],
-                       scalar: bool = False) -> Expression:
+                       scalar: bool = False, finite: bool = True) -> Expression:
     """Check and compile ``source`` once; raise :class:`ExpressionError` pointing at the first problem.
 
     ``variables`` are the names the expression may read. With ``scalar``, a list is refused, except a
     one-item list ``[x]``, which means ``x`` (pytti accepts ``[fLo_prev]`` as a weight by accident).
+    ``finite=False`` lets the value be infinite (a stop's ``-inf``); a weight of ``inf`` would turn the
+    picture black, so everything else is refused, here when it is a constant, else when it is evaluated.
     """
     if not isinstance(source, str):
-        return _compile_number(source, setting)
+        return _compile_number(source, setting, finite)
     try:
-        text, compiled = _compile_text(source, variables, scalar)
+        text, compiled = _compile_text(source, variables, scalar, finite)
     except CompileError as error:
         message = pointed_message(setting, error.reason, source, error.offset, error.hint)
         raise ExpressionError(message, reason=error.reason, offset=error.offset, hint=error.hint) from None
     is_list = compiled.length is not None
-    return Expression(text, compiled.names, compiled.constant, is_list, setting, compiled.fn)
+    return Expression(text, compiled.names, compiled.constant, is_list, setting, compiled.fn, finite)
 
 
-def _compile_number(value: int | float, setting: str) -> Expression:
+def _compile_number(value: int | float, setting: str, finite: bool) -> Expression:
     try:
         number = float(value)
     except OverflowError:
         number = math.nan
-    if number != number:
-        reason = f"{value!r:.40} is not a valid number"
+    if number != number or (finite and math.isinf(number)):
+        reason = f"{value!r:.40} is not a valid number" + (" (it must be finite)" if number == number else "")
         raise ExpressionError(f"{setting}: {reason}", reason=reason, offset=0, hint="")
     text = repr(value) if not isinstance(value, bool) else str(int(value))
-    return Expression(text, frozenset(), number, False, setting, lambda env: number)
+    return Expression(text, frozenset(), number, False, setting, lambda env: number, finite)
 
 
-def _compile_text(source: str, variables: Collection[str], scalar: bool) -> tuple[str, Compiled]:
+def _compile_text(source: str, variables: Collection[str], scalar: bool, finite: bool) -> tuple[str, Compiled]:
     if len(source) > MAX_LENGTH:
         raise CompileError(f"expression is longer than {MAX_LENGTH} characters", MAX_LENGTH)
     lead = len(source) - len(source.lstrip())
@@ -119,6 +125,8 @@ def _compile_text(source: str, variables: Collection[str], scalar: bool) -> tupl
         raise CompileError(error.reason, error.offset + lead, error.hint) from None
     if compiled.is_constant and _has_nan(compiled.constant):
         raise CompileError("the value is not a number (NaN)", lead)
+    if finite and compiled.is_constant and _has_infinity(compiled.constant):
+        raise CompileError("the value is infinite", lead, "write a finite number; an infinite weight gives a black picture")
     return text, compiled
 
 
@@ -150,3 +158,8 @@ def _compile_stripped(text: str, variables: Collection[str], scalar: bool) -> Co
 def _has_nan(value: Value) -> bool:
     items = value if isinstance(value, tuple) else (value,)
     return any(item != item for item in items)
+
+
+def _has_infinity(value: Value) -> bool:
+    items = value if isinstance(value, tuple) else (value,)
+    return any(math.isinf(item) for item in items)

@@ -19,7 +19,7 @@ from dreamloom.dsl.tree import Mask
 from dreamloom.errors import PromptError
 
 DEFAULT_WEIGHT = compile_expression("1", setting="default weight", variables=())
-DEFAULT_STOP = compile_expression("-inf", setting="default stop", variables=())
+DEFAULT_STOP = compile_expression("-inf", setting="default stop", variables=(), finite=False)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Place:
         """Compile ``token`` as the ``role`` (weight, stop, cutoff) of this prompt, pointing into it on error."""
         try:
             return compile_expression(token.text, setting=f"{self.label} ({role})", variables=self.variables,
-                                      scalar=True)
+                                      scalar=True, finite=role != "stop")
         except ExpressionError as error:
             raise self.error(f"bad {role}: {error.reason}", token.start + error.offset, error.hint) from None
 
@@ -51,6 +51,8 @@ def parse_weight_field(token: Token, place: Place, *, paths_only: bool = False) 
     protected = inside_brackets(token.text) | inside_parentheses(token.text)
     parts = split(token, "_", 1 if paths_only else 2, protected)
     if not parts[0].text.strip():
+        if token.text.lstrip().startswith("__"):
+            place.expression(token, "weight")  # a dunder name (``__import__(…)``): say what is refused in it
         raise place.error("empty weight", parts[0].start, "write a number or an expression, e.g. 2 or sin(t)")
     _refuse_split_variable(parts, place)
     weight = place.expression(parts[0], "weight")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 _INDENT = "    "
+_WINDOW = 120
 
 
 class PointedError(Exception):
@@ -19,10 +20,18 @@ class PointedError(Exception):
 
 
 def caret_lines(text: str, offset: int) -> str:
-    """``text`` indented, then a caret under character ``offset`` (clamped to just after the end)."""
+    """``text`` indented, then a caret under character ``offset`` (clamped to just after the end).
+
+    A text longer than ``_WINDOW`` characters shows only the window around the fault, cut ends marked
+    with an ellipsis, so a pasted megabyte does not bury the message.
+    """
     shown = "".join(" " if ch in "\t\n\r\f\v" else ch for ch in text)
     offset = max(0, min(offset, len(shown)))
-    return f"{_INDENT}{shown}\n{_INDENT}{' ' * offset}^"
+    start = max(0, min(offset - _WINDOW // 2, len(shown) - _WINDOW))
+    left = "…" if start > 0 else ""
+    right = "…" if start + _WINDOW < len(shown) else ""
+    window = left + shown[start : start + _WINDOW] + right
+    return f"{_INDENT}{window}\n{_INDENT}{' ' * (len(left) + offset - start)}^"
 
 
 def pointed_message(where: str, reason: str, text: str, offset: int, hint: str = "") -> str:

@@ -84,8 +84,9 @@ def _no_target(picture: torch.Tensor) -> torch.Tensor:
 class _TermMaker:
     """Builds the picture terms of one model: their masks (mask videos read once per file) and losses."""
 
-    def __init__(self, model: ImageModel) -> None:
+    def __init__(self, model: ImageModel, fps: float) -> None:
         self.model = model
+        self.fps = fps  # mask videos are resampled to the animation's frame rate
         self.device = next(model.parameters()).device
         self.videos: dict[str, VideoFrames] = {}
 
@@ -97,7 +98,7 @@ class _TermMaker:
         path = str(mask.path)
         if mask.kind is MaskKind.VIDEO:
             if path not in self.videos:
-                self.videos[path] = VideoFrames(path, setting)
+                self.videos[path] = VideoFrames(path, setting, fps=self.fps)
             frames = self.videos[path]
             return VideoLossMask(frames, inverted=mask.inverted, size=self.model.output_size, device=self.device)
         picture = load_image(path, setting, mode="L")
@@ -127,6 +128,12 @@ class _TermMaker:
         return term
 
 
+def loss_mask(model: ImageModel, mask: Mask | None, setting: str, fps: float) -> LossMask | None:
+    """The mask of an image loss built outside this module (3D's depth and flow terms), as picture terms
+    read theirs (``fps``: the animation's frame rate, which mask videos are resampled to)."""
+    return _TermMaker(model, fps).mask(mask, setting)
+
+
 def _warn_unused_stabilization(plan: Plan) -> None:
     mode = plan.settings.animation_mode
     if mode not in (AnimationMode.OFF, AnimationMode.TWO_D):
@@ -146,7 +153,7 @@ def build_image_terms(plan: Plan, model: ImageModel, init_picture: Image.Image |
     otherwise; in an animation the stabilization hook aims them at each new frame.
     """
     _warn_unused_stabilization(plan)
-    maker = _TermMaker(model)
+    maker = _TermMaker(model, plan.settings.frames_per_second)
     terms: list[ImageLossTerm] = []
     if plan.direct_init is not None and init_picture is not None:
         terms.append(maker.term("init image (direct)", plan.direct_init, "direct_init_weight", TermRole.INIT,

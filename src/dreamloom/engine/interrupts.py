@@ -1,5 +1,7 @@
 """Ctrl-C between steps: the first interrupt lets the current step finish, so the backup written for it is
-exactly the state after a whole step (and a resume repeats nothing). A second Ctrl-C stops at once."""
+exactly the state after a whole step (and a resume repeats nothing). A second Ctrl-C stops at once, in the
+middle of a step, so what it leaves must not be backed up: only :class:`StopAtStepBoundary` says the state
+is whole."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ from contextlib import contextmanager
 from types import FrameType
 
 from dreamloom.engine.frames import StepReport
+
+
+class StopAtStepBoundary(KeyboardInterrupt):
+    """The Ctrl-C raised between two steps: the run's state is exactly that after its last whole step."""
 
 
 class StepBoundaryInterrupt:
@@ -25,7 +31,7 @@ class StepBoundaryInterrupt:
 
     def __call__(self, report: StepReport) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            raise StopAtStepBoundary
 
     @contextmanager
     def installed(self) -> Iterator[StepBoundaryInterrupt]:

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from dreamloom.draws import seeded_generator
+from dreamloom.engine.camera3d import build_camera_terms
 from dreamloom.engine.device import resolve_precision
 from dreamloom.engine.frames import FrameHook, FrameLoop, StepCallback
 from dreamloom.engine.hooks import plan_hooks
@@ -21,9 +22,11 @@ from dreamloom.engine.image_terms import build_image_terms, resolve_size
 from dreamloom.engine.semantic import build_prompts
 from dreamloom.engine.step import ImageOptimiser
 from dreamloom.engine.terms import PromptLosses
+from dreamloom.engine.video_source import build_video_source_terms, open_video
 from dreamloom.images.base import ImageModel
 from dreamloom.images.factory import build_image_model
 from dreamloom.plan import Plan, StepVariables
+from dreamloom.settings.choices import AnimationMode
 from dreamloom.sources import load_image
 
 
@@ -81,6 +84,16 @@ def _prepare_model(plan: Plan, model: ImageModel, init_picture: Image.Image | No
         model.lock_palette(True)
 
 
+def _init_picture(plan: Plan) -> Image.Image | None:
+    """The init image; in Video Source mode without one, the video's first frame (as pytti)."""
+    settings = plan.settings
+    if settings.init_image:
+        return load_image(settings.init_image, "init_image")
+    if settings.animation_mode is AnimationMode.VIDEO_SOURCE:
+        return open_video(settings).picture(0)
+    return None
+
+
 def build_run(
     plan: Plan,
     device: torch.device,
@@ -99,7 +112,7 @@ def build_run(
     settings = plan.settings
     if settings.seed is None:
         raise ValueError("build_run needs resolved settings (a seed); load them with load_settings")
-    init_picture = load_image(settings.init_image, "init_image") if settings.init_image else None
+    init_picture = _init_picture(plan)
     if prompts is None:
         prompts = build_prompts(plan, device, resolve_precision(settings.precision, device))
     generator = seeded_generator(settings.seed)  # on the CPU: same draws on every device, no sync
@@ -110,7 +123,8 @@ def build_run(
     optimiser = ImageOptimiser(
         model,
         prompts,
-        build_image_terms(plan, model, init_picture),
+        [*build_image_terms(plan, model, init_picture), *build_camera_terms(plan, model),
+         *build_video_source_terms(plan, model, init_picture)],
         learning_rate=settings.learning_rate or model.default_lr,
         generator=generator,
         total_steps=plan.timeline.total_steps,

@@ -133,7 +133,7 @@ def build_scene_prompts(plan: Plan, perceptors: Sequence[Perceptor]) -> ScenePro
     """Embed every prompt of the plan's scenes with ``perceptors`` (in order), then free their text towers."""
     settings = plan.settings
     assert settings.seed is not None
-    guide = SemanticGuide(perceptors, cutout_settings(plan), settings.interpolation_mode)
+    guide = SemanticGuide(perceptors, cutout_settings(plan), settings.interpolation_mode, settings.frames_per_second)
     extra = semantic_image_prompts(plan)
     scenes = scenes_with_init(plan, extra)
     pictures = []

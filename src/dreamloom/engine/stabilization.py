@@ -4,12 +4,13 @@ pytti (animation-losses-outputs §1.2 step 6.5, §6.11), at every frame boundary
 mode's motion: the stabilization losses (direct, edge) aim at the moved picture (pytti's
 ``next_step_pil``) and are enabled; the semantic stabilization prompt is re-embedded from that picture and
 enabled; the init losses (direct init, the semantic init prompt) are switched off for good. The hook asks
-only for ``model.to_pil()``, so 3D and Video Source can reuse it after their own motion.
+only for ``model.to_pil()``, so 3D can reuse it after its own motion; Video Source aims it at the video
+frame instead (``aim_at``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,16 +41,24 @@ class StabilizationHook(FrameHook):
     """Aims the stabilization losses at the moved picture each frame and switches the init losses off.
 
     ``terms`` are the run's image terms (its picture terms are sorted by role); ``prompts`` holds the
-    semantic init and stabilization prompts, if any.
+    semantic init and stabilization prompts, if any. ``aim_at`` gives the frame's target picture: the moved
+    picture by default, the video frame in Video Source mode.
     """
 
     name = "stabilization"
     stage = HookStage.LOSS_TARGETS
 
     def __init__(
-        self, model: ImageModel, terms: Sequence[ImageLossTerm], prompts: ScenePrompts | None, seed: int
+        self,
+        model: ImageModel,
+        terms: Sequence[ImageLossTerm],
+        prompts: ScenePrompts | None,
+        seed: int,
+        *,
+        aim_at: Callable[[], Image.Image] | None = None,
     ) -> None:
         self.model = model
+        self.aim_at = aim_at if aim_at is not None else model.to_pil
         pictures = [term for term in terms if isinstance(term, PictureTerm)]
         self.init_terms = [term for term in pictures if term.role is TermRole.INIT]
         self.targets = [term for term in pictures if term.role is TermRole.STABILIZATION]
@@ -72,7 +81,7 @@ class StabilizationHook(FrameHook):
         return bool(self.targets) or self.stabilization_prompt is not None
 
     def on_frame(self, start: FrameStart, variables: StepVariables) -> None:
-        self.aim(start.frame, self.model.to_pil() if self.aims else None)
+        self.aim(start.frame, self.aim_at() if self.aims else None)
 
     def aim(self, frame: int, picture: Image.Image | None) -> None:
         """Frame ``frame``'s targets: stabilization toward ``picture`` (the moved picture), init losses off."""

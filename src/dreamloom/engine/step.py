@@ -112,4 +112,8 @@ class ImageOptimiser:
         return self.optimizer.state_dict()
 
     def load_state(self, optimizer_state: dict[str, Any]) -> None:
+        """Restore Adam's moments; the learning rate stays this run's, so ``--resume learning_rate=…`` applies."""
+        rates = [group["lr"] for group in self.optimizer.param_groups]
         self.optimizer.load_state_dict(optimizer_state)
+        for group, rate in zip(self.optimizer.param_groups, rates):
+            group["lr"] = rate

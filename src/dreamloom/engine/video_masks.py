@@ -9,6 +9,7 @@ frame once the animation outlasts it (pytti crashed), and inverts ``[-mask.mp4]`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -18,6 +19,8 @@ import torch.nn.functional as F
 from dreamloom.engine.frames import FrameHook, FrameStart, HookStage
 from dreamloom.plan import StepVariables
 from dreamloom.video_frames import VideoFrames
+
+log = logging.getLogger(__name__)
 
 
 class ShowsVideoFrame(Protocol):
@@ -41,6 +44,10 @@ class VideoLossMask:
         self.inverted = inverted
         self.tensor = torch.empty((1, 1, *size), device=device)
         self.show(0)
+        height, width = size
+        if frames.size != (width, height):
+            log.warning("%s: the mask video %s is %d×%d, the picture %d×%d; its frames are resized to the picture.",
+                        frames.where, frames.source, *frames.size, width, height)
 
     def show(self, index: int) -> None:
         frame = self.frames.frame(index)[None, None].to(self.tensor.device)

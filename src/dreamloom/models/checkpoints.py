@@ -14,6 +14,7 @@ from __future__ import annotations
 import _compat_pickle
 import pickle
 import pickletools
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,9 @@ _STAND_IN_BUILTINS = frozenset(
 _DYNAMIC_IMPORT = "a dynamically named global (STACK_GLOBAL)"
 # A legacy (non-zip) torch file is: magic number, protocol, sys info, then the object — four pickles.
 _LEGACY_PICKLES = 4
+# torch's weights-only refusals name the import as "GLOBAL module.name"; its text has ANSI bold codes.
+_REFUSED_GLOBAL = re.compile(r"GLOBAL (\S+)")
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class PickledStandIn:
@@ -97,7 +101,9 @@ def _read_pickled(path: Path) -> Any:
         with torch.serialization.safe_globals(stand_ins):
             return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
-        raise WeightsError(f"checkpoint {path} was refused: it is not a plain weights file ({error})") from error
+        raise WeightsError(
+            f"checkpoint {path} was refused: {load_failure(error)}. Only use checkpoints from the registered sources."
+        ) from error
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
         raise _corrupt(path, error) from error
 
@@ -176,6 +182,21 @@ def _stand_in(name: str) -> Callable[..., Any]:
     if name in _PLAIN_DICTS:
         return _plain_dict
     return type(name.rsplit(".", 1)[-1], (PickledStandIn,), {"original": name, "__module__": __name__})
+
+
+def load_failure(error: BaseException) -> str:
+    """Why a checkpoint could not be read, in one line: torch's own text is long, carries terminal colour
+    codes and advises ``weights_only=False``, which would let the file run code."""
+    if isinstance(error, EOFError):
+        return "the file is empty or cut short"
+    if isinstance(error, pickle.UnpicklingError):
+        refused = _REFUSED_GLOBAL.search(str(error))
+        if refused is None:
+            return "it is not a plain weights file (corrupt, or not a checkpoint)"
+        return f"its pickle imports {refused.group(1)!r}, which a weights file never needs and which could run code"
+    lines = _ANSI_CODE.sub("", str(error)).strip().splitlines()
+    first = lines[0] if lines else type(error).__name__
+    return first if len(first) <= 200 else first[:200] + "…"
 
 
 def _corrupt(path: Path, error: BaseException) -> WeightsError:

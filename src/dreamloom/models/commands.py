@@ -84,10 +84,13 @@ def _verify(args: argparse.Namespace) -> int:
     missing = 0
     for entry in entries:
         installed = installed_file(entry, args.models_parent_dir)
-        if installed is None:
+        folder = _folder_in_place(entry.files, args.models_parent_dir)
+        if installed is None and folder is None:
             missing += 1
             continue
-        status = _check(*installed)
+        status = _check(*installed) if installed else (
+            f"CORRUPT, {folder} is a folder, not a file; delete it and run `dreamloom models download {entry.name}`"
+        )
         failed = failed or status.startswith("CORRUPT")
         print(f"{entry.name}: {status}")
     if args.name and missing:
@@ -96,6 +99,11 @@ def _verify(args: argparse.Namespace) -> int:
     if not args.name:
         print(f"{missing} registered models are not installed (`dreamloom models list` shows them)")
     return 1 if failed else 0
+
+
+def _folder_in_place(files: tuple[WeightsFile, ...], models_parent_dir: str | None) -> Path | None:
+    """A folder standing where one of ``files`` belongs (no download could be put there), else None."""
+    return next((path for file in files if (path := file_path(file, models_parent_dir)).is_dir()), None)
 
 
 def _check(file: WeightsFile, path: Path) -> str:

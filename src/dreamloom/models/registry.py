@@ -12,12 +12,13 @@ import functools
 from collections.abc import Callable
 
 from dreamloom.errors import WeightsError
+from dreamloom.models.depth_files import depth_entries
 from dreamloom.models.entries import Family, ModelEntry
+from dreamloom.models.flow_files import flow_entries
 from dreamloom.models.perceptor_files import perceptor_entries
 from dreamloom.models.vqgan_files import vqgan_entries
 
-# Depth and optical-flow entries join here when the animation modes that use them arrive.
-_FAMILIES: tuple[Callable[[], tuple[ModelEntry, ...]], ...] = (vqgan_entries, perceptor_entries)
+_FAMILIES: tuple[Callable[[], tuple[ModelEntry, ...]], ...] = (vqgan_entries, perceptor_entries, depth_entries, flow_entries)
 
 
 @functools.cache

@@ -8,6 +8,7 @@ own parts without a new format; a format-1 backup (fixed fields) still loads.
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
 from dataclasses import dataclass
@@ -52,7 +53,11 @@ class BackupStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         payload = {"format": FORMAT, "step": backup.step, "base_name": backup.base_name, "seed": backup.seed,
                    "state": backup.state}
-        write_atomically(self.path(number), lambda temporary: torch.save(payload, temporary))
+        # Serialised in memory first: torch reports a full disk as a bare "unexpected pos" RuntimeError,
+        # while a plain write raises the OSError (ENOSPC) that names the problem.
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        write_atomically(self.path(number), lambda temporary: temporary.write_bytes(buffer.getbuffer()))
         if self.keep not in ("all", 0):
             for old in self.numbers()[: -int(self.keep)]:
                 self.path(old).unlink(missing_ok=True)
@@ -84,14 +89,39 @@ def load_backup(path: Path, device: torch.device) -> Backup:
     except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as error:
         raise DreamloomError(f"Backup {path} cannot be read ({type(error).__name__}). Delete it to resume from the one before.") from None
     version = payload.get("format") if isinstance(payload, dict) else None
-    if version == FIXED_FIELDS_FORMAT:
-        state = {name: payload[name] for name in ("image", "optimizer", "generator")}
-    elif version == FORMAT:
-        state = payload["state"]
-    else:
+    if version not in _ENTRIES:
         raise DreamloomError(
             f"Backup {path} was written by another version of dreamloom (format {version!r}; this one reads "
             f"{FIXED_FIELDS_FORMAT} and {FORMAT}); start the run again without --resume."
         )
+    _check_entries(payload, _ENTRIES[version], path)
+    state = payload["state"] if version == FORMAT else {name: payload[name] for name in _FIXED_PARTS}
     state["generator"] = state["generator"].cpu()
     return Backup(payload["step"], payload["base_name"], payload["seed"], state)
+
+
+_FIXED_PARTS = ("image", "optimizer", "generator")
+_ENTRIES = {
+    FIXED_FIELDS_FORMAT: {"format": int, "step": int, "base_name": str, "seed": int, "image": dict, "optimizer": dict,
+                          "generator": torch.Tensor},
+    FORMAT: {"format": int, "step": int, "base_name": str, "seed": int, "state": dict},
+}
+
+
+def _check_entries(payload: dict[str, Any], entries: dict[str, type], path: Path) -> None:
+    """Refuse a backup whose entries are missing, unexpected or of the wrong kind, naming them."""
+    missing = sorted(set(entries) - set(payload))
+    extra = sorted(map(str, set(payload) - set(entries)))
+    wrong = sorted(name for name, kind in entries.items() if name in payload and not isinstance(payload[name], kind))
+    state = payload.get("state")
+    if "state" in entries and isinstance(state, dict):
+        missing += [f"state.{name}" for name in _FIXED_PARTS if name not in state]
+        if "generator" in state and not isinstance(state["generator"], torch.Tensor):
+            wrong.append("state.generator")
+    problems = [f"{label} {', '.join(names)}" for label, names in
+                (("lacks", missing), ("holds unexpected", extra), ("holds the wrong kind of", wrong)) if names]
+    if problems:
+        raise DreamloomError(
+            f"Backup {path} {'; '.join(problems)}: it was not written by this dreamloom, or was changed. Delete it "
+            "to resume from the one before, or start the run again without --resume."
+        )

@@ -16,6 +16,8 @@ import yaml
 
 from dreamloom.errors import InputFileError
 from dreamloom.output.video import DEFAULT_CRF
+from dreamloom.settings.choices import AnimationMode
+from dreamloom.video_frames import has_sound
 
 FRAME_NAME = re.compile(r"(?P<base>.+)_(?P<number>\d+)\.png")
 
@@ -51,6 +53,11 @@ def find_run_frames(folder: Path, base_name: str | None = None) -> RunFrames:
     return _with_settings(RunFrames(folder, base_name, tuple(numbered)), folder / f"{base_name}_settings.yaml")
 
 
+def run_names(folder: Path) -> list[str]:
+    """The base names of the runs with frames in ``folder``, sorted; none when it is not a folder."""
+    return sorted(_frames_by_run(folder)) if folder.is_dir() else []
+
+
 def _frames_by_run(folder: Path) -> dict[str, list[Path]]:
     runs: dict[str, list[Path]] = {}
     for path in folder.iterdir():
@@ -62,7 +69,8 @@ def _frames_by_run(folder: Path) -> dict[str, list[Path]]:
 
 def _with_settings(run: RunFrames, settings_file: Path) -> RunFrames:
     """``run`` with ``frames_per_second``, ``input_audio``, ``input_audio_offset`` and ``video_crf`` from
-    ``settings_file``."""
+    ``settings_file``; a Video Source run plays at ``frames_per_second / frame_stride`` with its video's
+    sound when it has no ``input_audio``, as ``render`` exports it."""
     if not settings_file.is_file():
         return run
     try:
@@ -80,6 +88,11 @@ def _with_settings(run: RunFrames, settings_file: Path) -> RunFrames:
     if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
         raise InputFileError(f"video_crf in {settings_file} must be a whole number from 0 to 51, got {crf!r}. "
                              "Fix the file or give --crf.")
+    if settings.get("animation_mode") == AnimationMode.VIDEO_SOURCE.value:  # as render exports it
+        fps /= _number(settings, "frame_stride", settings_file, 1, positive=True)
+        video = settings.get("video_path")
+        if audio is None and isinstance(video, str) and has_sound(video):
+            audio, offset = video, 0.0
     return RunFrames(run.folder, run.base_name, run.frames, fps, Path(audio) if audio else None, offset, crf)
 
 

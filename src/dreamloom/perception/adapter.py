@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from dreamloom.errors import PromptError
+from dreamloom.errors import PromptError, excerpt
 from dreamloom.perception.fast_attention import accelerate_patches, lean_activations
 
 __all__ = ["Perceptor"]
@@ -90,7 +90,7 @@ class Perceptor(nn.Module):
         needed = self.token_count(text)
         if needed > self.context_length:
             raise PromptError(
-                f"prompt {label!r} is too long for perceptor {self.name}: {needed} tokens, at most "
+                f"prompt {excerpt(label)} is too long for perceptor {self.name}: {needed} tokens, at most "
                 f"{self.context_length}; shorten the text or split it into several prompts"
             )
 

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from dreamloom.dsl.tree import Mask, MaskKind, Prompt, Scene, SourceKind
-from dreamloom.errors import PromptError
+from dreamloom.errors import PromptError, excerpt
 from dreamloom.images.pictures import picture_to_tensor
 from dreamloom.plan.timeline import SceneBlend
 from dreamloom.settings.choices import InterpolationMode
@@ -93,8 +93,10 @@ class SemanticGuide:
         perceptors: Sequence[Perceptor],
         settings: CutoutSettings,
         interpolation: InterpolationMode = InterpolationMode.LOSS,
+        video_fps: float | None = None,
     ) -> None:
         self.perceptors = list(perceptors)
+        self.video_fps = video_fps  # mask videos are resampled to the animation's frame rate
         self.settings = settings
         self.interpolation = interpolation
         self._texts: dict[str, list[torch.Tensor]] = {}
@@ -110,7 +112,7 @@ class SemanticGuide:
         return self._texts[text]
 
     def _image_target(self, prompt: Prompt, generator: torch.Generator) -> ImageTarget:
-        return self._embed(picture_to_tensor(load_image(prompt.source, f"prompt {prompt.original!r}")), generator)
+        return self._embed(picture_to_tensor(load_image(prompt.source, f"prompt {excerpt(prompt.original)}")), generator)
 
     def _mask(self, prompt: Prompt, mask: Mask | None) -> PromptMask | None:
         if mask is None:
@@ -122,16 +124,16 @@ class SemanticGuide:
         if mask.kind is MaskKind.VIDEO:
             path = str(mask.path)
             if path not in self._videos:
-                self._videos[path] = VideoFrames(path, f"prompt {prompt.original!r}")
+                self._videos[path] = VideoFrames(path, f"prompt {excerpt(prompt.original)}", fps=self.video_fps)
             return VideoMask(path, inverted=mask.inverted, frames=self._videos[path])
-        grey = load_image(str(mask.path), f"prompt {prompt.original!r}", mode="L")
+        grey = load_image(str(mask.path), f"prompt {excerpt(prompt.original)}", mode="L")
         picture = picture_to_tensor(grey)[0, 0].contiguous()
         return ImageMask(picture, inverted=mask.inverted)
 
     def _ready(self, prompt: Prompt, generator: torch.Generator, given: dict[int, ImageTarget | None]) -> _Ready:
         if prompt.kind is SourceKind.TEXT:
             if not prompt.source:
-                raise PromptError(f"prompt {prompt.original!r} has no text")
+                raise PromptError(f"prompt {excerpt(prompt.original)} has no text")
             text = self.embed_text(prompt.source, prompt.original)
             return _Ready(prompt, text, None, self._mask(prompt, prompt.mask))
         if id(prompt) not in given:
@@ -183,7 +185,7 @@ class SemanticGuide:
         """Switch ``prompt`` (the object given to :meth:`prepare`) on or off in every scene it is in; a disabled
         prompt adds no loss and its raw distance is NaN, so its loss-log column stays and shows no value."""
         if enabled and any(r.prompt is prompt and r.text is None and r.image is None for s in self._scenes for r in s):
-            raise ValueError(f"prompt {prompt.original!r} has no target picture yet; call set_image_target first")
+            raise ValueError(f"prompt {excerpt(prompt.original)} has no target picture yet; call set_image_target first")
         self._update(prompt, enabled=enabled)
 
     def _update(self, prompt: Prompt, **changes: object) -> None:
@@ -194,7 +196,7 @@ class SemanticGuide:
                     scene[position] = dataclasses.replace(ready, **changes)
                     found = True
         if not found:
-            raise KeyError(f"prompt {prompt.original!r} is not one of the prepared prompts")
+            raise KeyError(f"prompt {excerpt(prompt.original)} is not one of the prepared prompts")
 
     def mask_state(self) -> dict[str, torch.Tensor]:
         """The error-diffusion buffers of the image and video masks, by scene and prompt position: they change

@@ -10,6 +10,7 @@ wrap it frozen in a :class:`Perceptor`.
 from __future__ import annotations
 
 import difflib
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import torch
 from safetensors import SafetensorError
 
 from dreamloom.errors import SettingsError, WeightsError
+from dreamloom.models.checkpoints import load_failure
 from dreamloom.models.install import ensure_entry
 from dreamloom.models.registry import get_entry
 from dreamloom.perception.adapter import Perceptor
@@ -85,10 +87,10 @@ def _build(spec: PerceptorSpec, checkpoint: Path, device: torch.device) -> torch
         return open_clip.create_model(
             spec.model, pretrained=str(checkpoint), device=device, precision="fp32", weights_only=True
         )
-    except (RuntimeError, ValueError, KeyError, OSError, SafetensorError) as failure:
+    except (RuntimeError, ValueError, KeyError, OSError, EOFError, SafetensorError, pickle.UnpicklingError) as failure:
         raise WeightsError(
-            f"perceptor {spec.name}: cannot load {checkpoint} ({failure}). Delete the file to download "
-            "it again, or replace it with the right checkpoint"
+            f"perceptor {spec.name}: cannot load {checkpoint}: {load_failure(failure)}. Delete the file and run "
+            f"`dreamloom models download {spec.name}`, or put the right checkpoint in its place."
         ) from None
 
 

@@ -1,8 +1,9 @@
 """The values expressions read at a step: ``t`` from the timeline plus values set once per frame.
 
-Per-frame values (audio bands, their ``_prev`` and ``_onset``, and ``beat``) are written by frame hooks through
-:meth:`StepVariables.set_frame_values`; they stay in force until the next frame sets them again, and they
-travel in backups so a resumed run reads the same values.
+Per-frame values (audio bands, their ``_prev`` and ``_onset``, and ``beat``; 3D's ``r``, ``R`` and ``mu``) are
+written by frame hooks through :meth:`StepVariables.set_frame_values` (or ``update_frame_values``); they stay
+in force until the next frame sets them again, and they travel in backups so a resumed run reads the same
+values.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class StepVariables:
     def set_frame_values(self, values: Mapping[str, float]) -> None:
         """Replace the per-frame values (called by the frame hook that owns them)."""
         self._frame_values = dict(values)
+
+    def update_frame_values(self, values: Mapping[str, float]) -> None:
+        """Add or change some per-frame values, keeping the others (a hook that adds its own, e.g. 3D's depth)."""
+        self._frame_values.update(values)
 
     def state(self) -> dict[str, float]:
         return dict(self._frame_values)

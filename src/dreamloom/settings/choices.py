@@ -70,6 +70,14 @@ class AnimationMode(ChoiceWithOff):
     VIDEO_SOURCE = "Video Source"
 
 
+class DepthModel(Choice):
+    """The depth model of ``animation_mode: 3D``; ``flat`` needs no weights (a plane at mid-depth)."""
+
+    DEPTH_ANYTHING_V2_SMALL = "depth-anything-v2-small"
+    DEPTH_ANYTHING_V2_BASE = "depth-anything-v2-base"
+    FLAT = "flat"
+
+
 class SamplingMode(Choice):
     NEAREST = "nearest"
     BILINEAR = "bilinear"
@@ -112,3 +120,11 @@ class VideoFormat(ChoiceWithOff):
     MP4 = "mp4"
     GIF = "gif"
     WEBM = "webm"
+
+
+class OpticalFlowModel(Choice):
+    """The optical flow of ``animation_mode: Video Source`` (and 3D flow stabilization)."""
+
+    RAFT_LARGE = "raft-large"  # torchvision RAFT, Sintel-tuned weights from the registry
+    RAFT_SMALL = "raft-small"  # torchvision RAFT-small, 4 MB of weights
+    DIS = "dis"  # OpenCV's DIS: no weights, fast on a CPU, not differentiable

@@ -45,7 +45,7 @@ def compose_config(
             return compose(_PRIMARY, overrides=list(overrides))
     except MissingConfigException as error:
         raise SettingsError(_missing_config(error, search_dirs)) from None
-    except (HydraException, OmegaConfBaseException) as error:
+    except (HydraException, OmegaConfBaseException, ValueError) as error:  # ValueError: e.g. `defaults: 5`
         raise SettingsError(f"The settings cannot be composed: {_hydra_message(error)}") from None
 
 

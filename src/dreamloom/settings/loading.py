@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import KeyValidationError, OmegaConfBaseException
 from pydantic import ValidationError
 
 from dreamloom.errors import SettingsError
@@ -119,9 +119,10 @@ def _read_source(
     """The user's config: the mapping, the file, pytti's ``config/default.yaml`` (with ``conf=``), or nothing."""
     if isinstance(source, Mapping):
         try:
-            return Source("the settings mapping", OmegaConf.create(dict(source)), folders)
+            config = OmegaConf.create(dict(source))
         except OmegaConfBaseException as error:
             raise SettingsError(f"The settings mapping holds a value a config cannot hold: {str(error).splitlines()[0]}.") from None
+        return Source("the settings mapping", _named_settings(config, "The settings mapping"), folders)
     if source is not None:
         path = _absolute(Path(source), base_dir)
         return Source(str(path), read_yaml(path), folders)
@@ -141,6 +142,9 @@ def read_yaml(path: Path) -> DictConfig:
         raise SettingsError(f"Config file not found: {path}. Check the path (pytti layout: config/conf/NAME.yaml with conf=NAME).")
     try:
         config = OmegaConf.load(path)
+    except KeyValidationError:
+        raise SettingsError(f"{path}: a setting name is empty or not text (e.g. a line `null: 1`); every line must be "
+                            "`name: value`, e.g. `width: 512`.") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -148,10 +152,23 @@ def read_yaml(path: Path) -> DictConfig:
         raise SettingsError(f"{path}: not valid YAML{where}: {problem}. Fix the file and try again.") from None
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(f"{path}: cannot be read ({error}).") from None
+    except RecursionError:
+        raise SettingsError(f"{path}: its values are nested too deeply to read (brackets inside brackets); "
+                            "settings need at most a few levels.") from None
+    except ValueError as error:  # e.g. Python's limit of 4300 digits for an integer
+        raise SettingsError(f"{path}: holds a value that cannot be read: {str(error).split(';')[0]}.") from None
     except OmegaConfBaseException as error:
         raise SettingsError(f"{path}: {str(error).splitlines()[0]}. Fix the file and try again.") from None
     if not isinstance(config, DictConfig):
         raise SettingsError(f"{path}: must hold a mapping of settings (key: value lines), not a list.")
+    return _named_settings(config, str(path))
+
+
+def _named_settings(config: DictConfig, origin: str) -> DictConfig:
+    """Refuse top-level keys that are not text (YAML reads ``1:`` and ``true:`` as a number and a flag)."""
+    odd = [key for key in config if not isinstance(key, str)]
+    if odd:
+        raise SettingsError(f"{origin}: {odd[0]!r} is not a setting name; setting names are text, e.g. `width: 512`.")
     return config
 
 

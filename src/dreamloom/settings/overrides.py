@@ -91,6 +91,10 @@ def _parse(parser: OverridesParser, line: str) -> Override | str:
         return parser.parse_override(line)
     except HydraException as error:
         return str(error).strip().splitlines()[0]
+    except RecursionError:
+        return "the value is nested too deeply (brackets inside brackets)"
+    except ValueError as error:  # e.g. Python's limit of 4300 digits for an integer
+        return f"the value cannot be read ({str(error).split(';')[0]})"
 
 
 def _quoted(text: str) -> str:

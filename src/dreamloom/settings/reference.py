@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 
 from dreamloom.settings.names import KEY_ALIASES
 from dreamloom.settings.schema import Settings
+from dreamloom.settings.sections import settings_by_section
 
 HEADER = """# Settings reference
 
@@ -23,7 +24,13 @@ Every pytti-core setting is accepted with pytti's spelling and default; dreamloo
 `input_audio_beat_half_life` (with the filters' `attack` and `release`).
 Expression settings accept numbers or expression text (see docs/scene-language.md). Accepted misspellings: {aliases}.
 
-| setting | default | allowed | meaning |
+Every number has a finite range, given in the "allowed" column: `.inf` and `.nan` are refused, and so are
+sizes and counts beyond what can run (for instance `width` and `height` up to 8192, `cutouts` up to 4096,
+step counts up to 1000000, and `width` or `height` × `pixel_size` up to 16384). `true` and `false` are
+not numbers: `width: true` is refused, not read as 1. Each refusal names the setting and the limit.
+"""
+
+TABLE_HEAD = """| setting | default | allowed | meaning |
 |---|---|---|---|
 """
 
@@ -66,13 +73,17 @@ def _cell(text: str) -> str:
 
 
 def render_reference() -> str:
-    """The whole reference page as Markdown."""
+    """The whole reference page as Markdown: one table per section of :mod:`dreamloom.settings.sections`."""
     aliases = ", ".join(f"`{alias}` → `{key}`" for alias, key in KEY_ALIASES.items())
-    rows = [
-        f"| `{name}` | {_default(info)} | {_allowed(info)} | {_cell(info.description or '')} |"
-        for name, info in Settings.model_fields.items()
+    fields = Settings.model_fields
+    tables = [
+        f"\n## {title}\n\n" + TABLE_HEAD + "".join(
+            f"| `{name}` | {_default(fields[name])} | {_allowed(fields[name])} | {_cell(fields[name].description or '')} |\n"
+            for name in names
+        )
+        for title, names in settings_by_section(fields)
     ]
-    return HEADER.format(aliases=aliases) + "\n".join(rows) + "\n"
+    return HEADER.format(aliases=aliases) + "".join(tables)
 
 
 if __name__ == "__main__":

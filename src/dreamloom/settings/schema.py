@@ -7,18 +7,21 @@ layer compiles them when the plan is built.
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Annotated, Any, Literal, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from dreamloom.settings.choices import (
     AnimationMode,
     BorderMode,
     Choice,
+    DepthModel,
     ImageModelChoice,
     InfillMode,
     InterpolationMode,
+    OpticalFlowModel,
     Precision,
     SamplingMode,
     VideoFormat,
@@ -31,6 +34,8 @@ def _expression_text(value: Any) -> Any:
     """Keep expression settings as text: numbers become their literal, YAML lists their bracketed form."""
     if isinstance(value, bool):
         return value  # rejected by the str type with a clear message
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, not {value}")
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, (list, tuple)):
@@ -57,18 +62,31 @@ class CrossFieldError(ValueError):
 AUDIO_ANALYSIS_RATE = 44_100
 """Samples per second at which input_audio is analysed (pytti's rate): filter bands lie below half of it."""
 
+MAX_SIDE = 8192
+"""The most parameter pixels an image side may have (more does not fit any accelerator's memory)."""
+MAX_OUTPUT_SIDE = 16384
+"""The most pixels a saved picture's side may have (``width`` or ``height`` × ``pixel_size``)."""
+MAX_STEPS = 1_000_000
+"""The most steps any step count (per scene, per frame, between saves, …) may be."""
+MAX_CUTOUTS = 4096
+"""The most cutouts a step may show the perceptors."""
+MAX_WEIGHT = 1e6
+"""The largest magnitude of a numeric loss weight."""
+MAX_SECONDS = 86_400.0
+"""The longest span of time (offsets, smoothing) a setting may name: a day."""
+
 
 class AudioFilter(BaseModel):
     """One Butterworth band-pass filter whose envelope becomes an expression variable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     variable_name: str = Field(description="Name of the variable that carries this band's level.")
-    f_center: float = Field(gt=0, description="Centre frequency of the band in Hz.")
-    f_width: float = Field(gt=0, description="Width of the band in Hz.")
+    f_center: float = Field(gt=0, lt=AUDIO_ANALYSIS_RATE / 2, description="Centre frequency of the band in Hz.")
+    f_width: float = Field(gt=0, lt=AUDIO_ANALYSIS_RATE, description="Width of the band in Hz.")
     order: int = Field(default=5, ge=1, le=20, description="Filter order; higher is a steeper band edge.")
-    attack: float = Field(default=0, ge=0, description="Seconds the value takes to rise about 63 % of the way to a louder level; 0 follows at once.")
-    release: float = Field(default=0, ge=0, description="Seconds the value takes to fall about 63 % of the way to a quieter level; 0 follows at once.")
+    attack: float = Field(default=0, ge=0, le=MAX_SECONDS, description="Seconds the value takes to rise about 63 % of the way to a louder level; 0 follows at once.")
+    release: float = Field(default=0, ge=0, le=MAX_SECONDS, description="Seconds the value takes to fall about 63 % of the way to a quieter level; 0 follows at once.")
 
     @field_validator("variable_name")
     @classmethod
@@ -126,32 +144,32 @@ class MmcModel(BaseModel):
 class Settings(BaseModel):
     """Every setting of a dreamloom run. Field order is the order of the settings reference."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, allow_inf_nan=False)
 
     # --- Prompt controls -------------------------------------------------------------------------------
     scenes: str = Field(default="", description="Scenes separated by `||`, prompts within a scene by `|` (see docs/scene-language.md).")
     scene_prefix: str = Field(default="", description="Text glued to the start of every scene.")
     scene_suffix: str = Field(default="", description="Text glued to the end of every scene.")
-    interpolation_steps: int = Field(default=0, ge=0, description="Steps at the start of each scene that blend in from the previous scene; 0 disables.")
-    steps_per_scene: int = Field(default=100, ge=1, description="Optimisation steps spent on each scene.")
+    interpolation_steps: int = Field(default=0, ge=0, le=MAX_STEPS, description="Steps at the start of each scene that blend in from the previous scene; 0 disables.")
+    steps_per_scene: int = Field(default=100, ge=1, le=MAX_STEPS, description="Optimisation steps spent on each scene.")
     direct_image_prompts: str = Field(default="", description="Images the picture should literally resemble: `path:weight_mask:stop`, separated by `|`.")
     init_image: str = Field(default="", description="Path or URL of an image to start from instead of noise.")
     direct_init_weight: Expr = Field(default="", description="Weight of the init image as a direct (pixel) target; supports masks and stops.")
     semantic_init_weight: Expr = Field(default="", description="Weight of the init image as a semantic (CLIP) prompt added to every scene.")
 
     # --- Image representation --------------------------------------------------------------------------
-    width: int = Field(default=512, description="Image width in parameter pixels; -1 derives it from the init image's aspect ratio.")
-    height: int = Field(default=512, description="Image height in parameter pixels; -1 derives it from the init image's aspect ratio.")
-    pixel_size: int = Field(default=1, ge=1, description="Integer upscaling of the output (nearest neighbour).")
+    width: int = Field(default=512, le=MAX_SIDE, description="Image width in parameter pixels; -1 derives it from the init image's aspect ratio (Video Source without one: the video's).")
+    height: int = Field(default=512, le=MAX_SIDE, description="Image height in parameter pixels; -1 derives it from the init image's aspect ratio (Video Source without one: the video's).")
+    pixel_size: int = Field(default=1, ge=1, le=64, description="Integer upscaling of the output (nearest neighbour).")
     smoothing_weight: Expr = Field(default="0.02", description="Total-variation smoothing; negative values sharpen (the deep-fried look).")
     image_model: Annotated[ImageModelChoice, _choice(ImageModelChoice)] = Field(default=ImageModelChoice.UNLIMITED, description="How the picture is represented.")
     vqgan_model: Annotated[VqganModel, _choice(VqganModel)] = Field(default=VqganModel.SFLCKR, description="Which VQGAN to use with `image_model: VQGAN`.")
     random_initial_palette: bool = Field(default=False, description="Limited Palette: start from random colours instead of grey ramps.")
     palette_size: int = Field(default=5, ge=1, le=256, description="Limited Palette: colours per palette.")
     palettes: int = Field(default=20, ge=1, le=1024, description="Limited Palette: number of palettes (total colours = palettes × palette_size).")
-    gamma: float = Field(default=1.0, ge=0, description="Limited Palette: relative gamma; higher is darker and more contrasted.")
-    hdr_weight: float = Field(default=0.01, description="Limited Palette: how strongly `gamma` is maintained; 0 disables.")
-    palette_normalization_weight: float = Field(default=0.2, description="Limited Palette: keeps every palette present in the image.")
+    gamma: float = Field(default=1.0, ge=0, le=100, description="Limited Palette: relative gamma; higher is darker and more contrasted.")
+    hdr_weight: float = Field(default=0.01, ge=-MAX_WEIGHT, le=MAX_WEIGHT, description="Limited Palette: how strongly `gamma` is maintained; 0 disables.")
+    palette_normalization_weight: float = Field(default=0.2, ge=-MAX_WEIGHT, le=MAX_WEIGHT, description="Limited Palette: keeps every palette present in the image.")
     show_palette: bool = Field(default=False, description="Limited Palette: write and display a palette swatch.")
     target_palette: str = Field(default="", description="Limited Palette: image whose colours become the (locked) palette.")
     lock_palette: bool = Field(default=False, description="Limited Palette: keep the initial palette fixed.")
@@ -160,18 +178,19 @@ class Settings(BaseModel):
     animation_mode: Annotated[AnimationMode, _choice(AnimationMode)] = Field(default=AnimationMode.OFF, description="off, 2D, 3D or Video Source.")
     sampling_mode: Annotated[SamplingMode, _choice(SamplingMode)] = Field(default=SamplingMode.BICUBIC, description="Resampling used when the image moves.")
     infill_mode: Annotated[InfillMode, _choice(InfillMode)] = Field(default=InfillMode.WRAP, description="How pixels that enter from the edge are filled.")
-    pre_animation_steps: int = Field(default=50, ge=0, description="Steps before the first frame moves.")
-    steps_per_frame: int = Field(default=50, ge=1, description="Steps between two frames.")
-    frames_per_second: float = Field(default=12, gt=0, description="Frame rate; sets how `t` advances.")
+    pre_animation_steps: int = Field(default=50, ge=0, le=MAX_STEPS, description="Steps before the first frame moves.")
+    steps_per_frame: int = Field(default=50, ge=1, le=MAX_STEPS, description="Steps between two frames.")
+    frames_per_second: float = Field(default=12, gt=0, le=1000, description="Frame rate; sets how `t` advances.")
     direct_stabilization_weight: Expr = Field(default="", description="Keep each frame close to the moved previous frame (or the video frame), pixel-wise.")
     semantic_stabilization_weight: Expr = Field(default="", description="Keep each frame close to the previous frame in CLIP space.")
     depth_stabilization_weight: Expr = Field(default="", description="Keep the depth map consistent between frames (slow).")
     edge_stabilization_weight: Expr = Field(default="", description="Keep the image's contours consistent between frames.")
     flow_stabilization_weight: Expr = Field(default="", description="3D and Video Source: follow optical flow to prevent flicker.")
     video_path: str = Field(default="", description="Source video for `animation_mode: Video Source`.")
-    frame_stride: int = Field(default=1, ge=1, description="Video frames to advance per output frame.")
+    frame_stride: int = Field(default=1, ge=1, le=10_000, description="Video frames to advance per output frame.")
     reencode_each_frame: bool = Field(default=True, description="Video Source: start each frame from the video frame instead of the warped previous output.")
     flow_long_term_samples: int = Field(default=1, ge=0, le=8, description="Video Source: frames sampled 2, 4, 8… back for flow consistency; 0 disables.")
+    optical_flow_model: Annotated[OpticalFlowModel, _choice(OpticalFlowModel)] = Field(default=OpticalFlowModel.RAFT_LARGE, description="Video Source: the optical flow, raft-large, raft-small (torchvision RAFT, registry weights) or dis (OpenCV, no weights, fast on a CPU).")
 
     # --- Motion ----------------------------------------------------------------------------------------
     translate_x: Expr = Field(default="0", description="Horizontal motion per frame (expression of `t`).")
@@ -183,22 +202,23 @@ class Settings(BaseModel):
     zoom_y_2d: Expr = Field(default="0", description="2D: vertical zoom per frame.")
     lock_camera: bool = Field(default=True, description="3D: remove the mean motion, preventing drift.")
     field_of_view: float = Field(default=60, gt=0, lt=180, description="3D: vertical field of view in degrees.")
-    near_plane: float = Field(default=1, gt=0, description="3D: depth in pixels given to the nearest point.")
-    far_plane: float = Field(default=10000, gt=0, description="3D: depth in pixels given to the farthest point.")
+    near_plane: float = Field(default=1, gt=0, le=1e9, description="3D: pytti's depth scale, the distance in pixels of 1 mm; each frame's nearest point is put at 1 m (docs/animation.md).")
+    far_plane: float = Field(default=10000, gt=0, le=1e9, description="3D: the distance in pixels of 10 m, where each frame's farthest point is put.")
+    depth_model: Annotated[DepthModel, _choice(DepthModel)] = Field(default=DepthModel.DEPTH_ANYTHING_V2_SMALL, description="3D: depth-anything-v2-small, depth-anything-v2-base, or flat (no weights: a plane at mid-depth).")
 
     # --- Audio -----------------------------------------------------------------------------------------
     input_audio: str = Field(default="", description="Audio file whose bands drive expression variables (and the video's soundtrack).")
-    input_audio_offset: float = Field(default=0, ge=0, description="Seconds into the audio where the animation starts.")
+    input_audio_offset: float = Field(default=0, ge=0, le=MAX_SECONDS, description="Seconds into the audio where the animation starts.")
     input_audio_filters: list[AudioFilter] = Field(default_factory=list, description="Band-pass filters: `variable_name`, `f_center`, `f_width`, `order`, and optional `attack`/`release` smoothing in seconds (see docs/audio.md).")
-    input_audio_beat_half_life: float = Field(default=0.25, ge=0, description="Seconds after a detected beat in which the `beat` variable falls from 1 to 0.5; 0 makes it 1 on beat frames only.")
+    input_audio_beat_half_life: float = Field(default=0.25, ge=0, le=3600, description="Seconds after a detected beat in which the `beat` variable falls from 1 to 0.5; 0 makes it 1 on beat frames only.")
 
     # --- Output ----------------------------------------------------------------------------------------
     file_namespace: str = Field(default="default", description="Name of the output folder (and of the files in it).")
     allow_overwrite: bool = Field(default=False, description="Overwrite an earlier run's files instead of numbering a new run.")
-    display_every: int = Field(default=50, ge=0, description="Steps between progress reports and preview updates; 0 disables.")
-    clear_every: int = Field(default=0, ge=0, description="Notebooks: steps between clearing the output; 0 never clears.")
-    display_scale: float = Field(default=1, gt=0, description="Scale of the preview (shown inline in notebooks, else <base>_preview.png).")
-    save_every: int = Field(default=50, ge=0, description="Steps between saved frames; 0 saves only the final image.")
+    display_every: int = Field(default=50, ge=0, le=MAX_STEPS, description="Steps between progress reports and preview updates; 0 disables.")
+    clear_every: int = Field(default=0, ge=0, le=MAX_STEPS, description="Notebooks: steps between clearing the output; 0 never clears.")
+    display_scale: float = Field(default=1, gt=0, le=16, description="Scale of the preview (shown inline in notebooks, else <base>_preview.png).")
+    save_every: int = Field(default=50, ge=0, le=MAX_STEPS, description="Steps between saved frames; 0 saves only the final image.")
     backups: int | Literal["all"] = Field(default=3, description="State backups to keep for `--resume` (a number, or `all`).")
     show_graphs: bool = Field(default=False, description="Write loss graphs (<base>_losses.png) at every save.")
     approximate_vram_usage: bool = Field(default=False, description="Report peak memory (device memory on GPU, resident memory on CPU).")
@@ -221,14 +241,14 @@ class Settings(BaseModel):
     perceptors: list[str] = Field(default_factory=list, description="More perceptors: open_clip `MODEL/PRETRAINED` names, or `demo` for the bundled model.")
     use_mmc: bool = Field(default=False, description="Use `mmc_models` (mapped onto open_clip) instead of the flags.")
     mmc_models: list[MmcModel] = Field(default_factory=list, description="pytti's mmc model list: `architecture`, `publisher`, `id`.")
-    learning_rate: float | None = Field(default=None, gt=0, description="Optimiser step size; null uses the image model's default.")
+    learning_rate: float | None = Field(default=None, gt=0, le=100, description="Optimiser step size; null uses the image model's default.")
     reset_lr_each_frame: bool = Field(default=True, description="Start a fresh optimiser at every animation frame.")
     seed: int | None = Field(default=None, ge=-(2**63), lt=2**64, description="Random seed, any integer `torch.manual_seed` takes (pytti's negative seeds included); null (or pytti's `${now:%f}`) draws one when the settings are loaded, and the value used is saved.")
-    cutouts: int = Field(default=40, ge=1, description="Glimpses of the image shown to the perceptors each step.")
-    cut_pow: float = Field(default=2, gt=0, description="Larger values make cutouts smaller (more detail).")
+    cutouts: int = Field(default=40, ge=1, le=MAX_CUTOUTS, description="Glimpses of the image shown to the perceptors each step.")
+    cut_pow: float = Field(default=2, gt=0, le=100, description="Larger values make cutouts smaller (more detail).")
     cutout_border: float = Field(default=0.25, ge=0, le=1, description="How far cutouts may poke out over the edges, as a fraction of the image.")
     border_mode: Annotated[BorderMode, _choice(BorderMode)] = Field(default=BorderMode.CLAMP, description="How cutouts that stick out over the edge are filled.")
-    gradient_accumulation_steps: int = Field(default=1, ge=1, description="Split the cutouts into this many batches (must divide `cutouts`).")
+    gradient_accumulation_steps: int = Field(default=1, ge=1, le=MAX_CUTOUTS, description="Split the cutouts into this many batches (must divide `cutouts`).")
     models_parent_dir: str = Field(default="", description="Where model weights are cached; empty means `~/.cache/dreamloom`.")
     device: str = Field(default="auto", description="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N, mps; pytti's integer N means CUDA device N when CUDA exists.")
     precision: Annotated[Precision, _choice(Precision)] = Field(default=Precision.AUTO, description="Perceptor precision: auto, fp32, bf16 or fp16.")
@@ -241,6 +261,14 @@ class Settings(BaseModel):
         if not isinstance(values, dict):
             return values
         return {key: _null_value(key) if value is None else value for key, value in values.items()}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_flag_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML's true/false are not numbers: ``width: true`` is refused instead of read as 1."""
+        if isinstance(value, bool) and info.field_name is not None and _numeric(cls.model_fields[info.field_name].annotation):
+            raise ValueError("must be a number, not true/false")
+        return value
 
     @field_validator("width", "height")
     @classmethod
@@ -267,6 +295,15 @@ class Settings(BaseModel):
             raise ValueError("must be a plain folder name (no slashes)")
         return value
 
+    @field_validator("file_namespace", "output_dir", "backup_dir", "models_parent_dir", "init_image",
+                     "target_palette", "video_path", "input_audio")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        """No file name can hold a NUL character; refused here rather than by the system mid-run."""
+        if "\0" in value:
+            raise ValueError("contains a NUL character (\\0), which no file or folder name can hold")
+        return value
+
     @field_validator("backups", mode="before")
     @classmethod
     def _backups(cls, value: Any) -> Any:
@@ -274,8 +311,8 @@ class Settings(BaseModel):
             return "all"
         if isinstance(value, str) and value.strip().isdigit():
             return int(value)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("must be a number of backups (0 or more) or 'all'")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STEPS:
+            raise ValueError(f"must be a number of backups (0 or more) or 'all'; at most {MAX_STEPS}")
         return value
 
     @model_validator(mode="after")
@@ -287,10 +324,15 @@ class Settings(BaseModel):
                  f"({self.cutouts}); choose a divisor of cutouts")
             )
         for side in ("width", "height"):
-            if getattr(self, side) == -1 and not self.init_image:
-                problems.append((side, "-1 needs an init_image to take the aspect ratio from"))
+            video = self.animation_mode is AnimationMode.VIDEO_SOURCE and self.video_path
+            if getattr(self, side) == -1 and not self.init_image and not video:
+                problems.append((side, "-1 needs an init_image (or, in Video Source mode, a video_path) to take the aspect ratio from"))
         if self.width == -1 and self.height == -1:
             problems.append(("height", "only one of width and height may be -1"))
+        for side in ("width", "height"):
+            if getattr(self, side) * self.pixel_size > MAX_OUTPUT_SIDE:
+                problems.append(("pixel_size", (f"{side} {getattr(self, side)} × pixel_size {self.pixel_size} makes "
+                                                f"pictures wider than {MAX_OUTPUT_SIDE} pixels; lower one of them")))
         if self.far_plane <= self.near_plane:
             problems.append(("far_plane", f"{self.far_plane:g} must be greater than near_plane ({self.near_plane:g})"))
         if self.use_mmc:
@@ -312,6 +354,11 @@ class Settings(BaseModel):
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(Settings.model_fields)
+
+
+def _numeric(annotation: Any) -> bool:
+    """Whether a setting's type holds numbers (``int``, ``float``, ``float | None``, ``int | 'all'``)."""
+    return annotation in (int, float) or any(argument in (int, float) for argument in get_args(annotation))
 
 
 def _null_value(key: str) -> Any:
