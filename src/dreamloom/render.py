@@ -12,7 +12,6 @@ from pathlib import Path
 
 import torch
 
-from dreamloom.version import __version__
 from dreamloom.audio.decoding import check_audio
 from dreamloom.engine.camera3d import check_camera
 from dreamloom.engine.device import resolve_device
@@ -81,17 +80,9 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-RENDERED_MODES = (AnimationMode.OFF, AnimationMode.TWO_D, AnimationMode.THREE_D, AnimationMode.VIDEO_SOURCE)
-
-
 def check_supported(settings: Settings) -> None:
-    """Refuse, before any work, settings whose machinery this version does not have yet, and check the
+    """Refuse, before any work, settings the machinery cannot honour (the 3D camera's choices) and check the
     sound that audio filters measure or an animation's video carries."""
-    if settings.animation_mode not in RENDERED_MODES:
-        raise SettingsError(
-            f"animation_mode: {settings.animation_mode.value!r} is not available in dreamloom {__version__} yet; "
-            "use off (a still image) or 2D."
-        )
     check_camera(settings)
     if settings.input_audio and (exports_video(settings) or settings.input_audio_filters):
         check_audio(Path(settings.input_audio), "input_audio")

@@ -105,7 +105,7 @@ def test_resume_without_backups_is_a_clear_error(tmp_path: Path, monkeypatch):
         ({"scenes": "a red apple"}, SettingsError, "select at least one perceptor"),
         ({"scenes": " ", "animation_mode": "3D", "depth_model": "flat", "depth_stabilization_weight": 1}, SettingsError,
          "depth_stabilization_weight: depth_model: flat sees no depth"),
-        ({"scenes": " ", "animation_mode": "Video Source"}, SettingsError, "animation_mode: 'Video Source' is not available"),
+        ({"scenes": " ", "animation_mode": "Video Source"}, SettingsError, "video_path: animation_mode: Video Source needs a video"),
         ({"scenes": " ", "input_audio": "notimage.png", "input_audio_filters": [{"variable_name": "bass", "f_center": 80, "f_width": 40}]},
          InputFileError, r"input_audio: The audio file notimage.png has no audio stream"),
         ({"scenes": " ", "animation_mode": "2D", "input_audio": "missing.mp3"}, InputFileError,
