@@ -57,7 +57,6 @@ class StabilizationHook(FrameHook):
         *,
         aim_at: Callable[[], Image.Image] | None = None,
     ) -> None:
-        self.model = model
         self.aim_at = aim_at if aim_at is not None else model.to_pil
         pictures = [term for term in terms if isinstance(term, PictureTerm)]
         self.init_terms = [term for term in pictures if term.role is TermRole.INIT]
