@@ -25,6 +25,7 @@ from PIL import Image
 
 from dreamloom.examples import example_names, example_overrides, example_path
 from dreamloom.render import render
+from dreamloom.settings.choices import AnimationMode
 from dreamloom.settings.loading import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,10 +34,10 @@ STRIP_FRAMES = 5
 ENLARGE = 2
 
 
-def gallery_picture(pictures: list[Path]) -> Image.Image:
+def gallery_picture(pictures: list[Path], animated: bool) -> Image.Image:
     """The final picture of a still; ``STRIP_FRAMES`` evenly spaced frames of an animation, side by side."""
-    if len(pictures) == 1:
-        chosen = pictures
+    if not animated:
+        chosen = pictures[-1:]
     else:
         last = len(pictures) - 1
         chosen = [pictures[round(i * last / (STRIP_FRAMES - 1))] for i in range(STRIP_FRAMES)]
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             result = render(settings, progress=False)
             seconds = time.perf_counter() - started
-            gallery_picture(result.pictures).save(GALLERY / f"{name}.png")
+            animated = settings.animation_mode is not AnimationMode.OFF
+            gallery_picture(result.pictures, animated).save(GALLERY / f"{name}.png")
             rows.append((name, result.pictures, seconds))
             print(f"{name}: {seconds:.0f} s", file=sys.stderr)
     print(f"Machine: {cpu_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, CPU.")
