@@ -59,16 +59,22 @@ def check_camera(settings: Settings) -> None:
     """Refuse 3D stabilization the chosen models cannot do, before any model is loaded."""
     if settings.animation_mode is not AnimationMode.THREE_D:
         return
-    if _weighted(settings, "depth_stabilization_weight") and settings.depth_model is DepthModel.FLAT:
-        raise SettingsError(
-            "depth_stabilization_weight: depth_model: flat sees no depth, so there is nothing to stabilize; "
-            "choose depth_model: depth-anything-v2-small or remove depth_stabilization_weight."
-        )
+    if _weighted(settings, "depth_stabilization_weight"):
+        check_depth_model_sees_depth(settings)
     if _weighted(settings, "flow_stabilization_weight") and settings.optical_flow_model is OpticalFlowModel.DIS:
         raise SettingsError(
             "flow_stabilization_weight: in 3D the flow loss differentiates through the optical flow, and "
             "optical_flow_model: dis is not differentiable; choose optical_flow_model: raft-small or raft-large, "
             "or remove flow_stabilization_weight."
+        )
+
+
+def check_depth_model_sees_depth(settings: Settings) -> None:
+    """A depth stabilization (3D or Video Source) needs a depth model that sees depth: refuse ``flat``."""
+    if settings.depth_model is DepthModel.FLAT:
+        raise SettingsError(
+            "depth_stabilization_weight: depth_model: flat sees no depth, so there is nothing to stabilize; "
+            "choose depth_model: depth-anything-v2-small or remove depth_stabilization_weight."
         )
 
 

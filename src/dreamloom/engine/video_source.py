@@ -42,6 +42,7 @@ from dreamloom.animation.optical_flow import (
     is_cut,
     load_flow_model,
 )
+from dreamloom.engine.camera3d import check_depth_model_sees_depth
 from dreamloom.engine.frames import FrameHook, FrameStart, HookStage
 from dreamloom.engine.image_terms import (
     LossFunction,
@@ -60,7 +61,6 @@ from dreamloom.losses.direct import masked_mse
 from dreamloom.plan import Plan, StepVariables
 from dreamloom.settings.choices import (
     AnimationMode,
-    DepthModel,
     InfillMode,
     SamplingMode,
 )
@@ -133,11 +133,7 @@ def build_video_source_terms(plan: Plan, model: ImageModel, init_picture: Image.
     terms: list[ImageLossTerm] = []
     depth = plan.stabilization.get("depth_stabilization_weight")
     if depth is not None:
-        if settings.depth_model is DepthModel.FLAT:
-            raise SettingsError(
-                "depth_stabilization_weight: depth_model: flat sees no depth, so there is nothing to stabilize; "
-                "choose depth_model: depth-anything-v2-small or remove depth_stabilization_weight."
-            )
+        check_depth_model_sees_depth(settings)
         device = next(model.parameters()).device
         estimator = load_depth_model(settings.depth_model.value, settings.models_parent_dir, device=device)
         term = PictureTerm(DEPTH_TERM, depth.weight, depth.stop, _no_target, enabled=False, role=TermRole.STABILIZATION,
