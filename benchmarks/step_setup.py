@@ -25,7 +25,7 @@ from dreamloom.plan import build_plan
 from dreamloom.settings.choices import ImageModelChoice
 from dreamloom.settings.schema import Settings
 
-__all__ = ["StepConfig", "CONFIGS", "build_perceptor", "build_step_run", "perceptor_floor", "perceptors_of"]
+__all__ = ["CONFIGS", "StepConfig", "build_open_clip", "build_perceptor", "build_step_run", "perceptor_floor", "perceptors_of"]
 
 SCENES = "a lighthouse on a cliff at dusk | oil painting:0.5 | blurry:-0.3"
 
@@ -71,8 +71,8 @@ CONFIGS: dict[str, StepConfig] = {
 }
 
 
-def build_perceptor(architecture: str | dict[str, Any], device: torch.device, precision: torch.dtype) -> Perceptor:
-    """A randomly initialised perceptor wrapped as the loader wraps pretrained ones."""
+def build_open_clip(architecture: str | dict[str, Any], device: torch.device) -> tuple[torch.nn.Module, PerceptorSpec]:
+    """A randomly initialised open_clip model (seed 0), unwrapped, and the spec the loader would give it."""
     torch.manual_seed(0)
     if isinstance(architecture, dict):
         model = open_clip.CLIP(
@@ -81,12 +81,16 @@ def build_perceptor(architecture: str | dict[str, Any], device: torch.device, pr
             text_cfg=open_clip.CLIPTextCfg(**architecture["text_cfg"]),
         )
         model.visual.preprocess_cfg = {}
-        spec = PerceptorSpec("tiny", "ViT-B-32-quickgelu", None)
-    else:
-        logging.getLogger().setLevel(logging.ERROR)  # open_clip warns that no pretrained weights were loaded
-        model = open_clip.create_model(architecture, pretrained=None)
-        spec = PerceptorSpec(architecture, architecture, None)
-    return wrap_perceptor(spec, model.to(device), precision)
+        return model.to(device), PerceptorSpec("tiny", "ViT-B-32-quickgelu", None)
+    logging.getLogger().setLevel(logging.ERROR)  # open_clip warns that no pretrained weights were loaded
+    model = open_clip.create_model(architecture, pretrained=None)
+    return model.to(device), PerceptorSpec(architecture, architecture, None)
+
+
+def build_perceptor(architecture: str | dict[str, Any], device: torch.device, precision: torch.dtype) -> Perceptor:
+    """A randomly initialised perceptor wrapped as the loader wraps pretrained ones."""
+    model, spec = build_open_clip(architecture, device)
+    return wrap_perceptor(spec, model, precision)
 
 
 def _settings(config: StepConfig, precision: str) -> Settings:

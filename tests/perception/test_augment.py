@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from dreamloom.perception.augment import AugmentParams, apply_augmentations, augment, sample_augmentations
+from dreamloom.perception.augment import (
+    AugmentParams,
+    apply_augmentations,
+    augment,
+    jitter_colour,
+    sample_augmentations,
+)
 
 CPU = torch.device("cpu")
 
@@ -63,3 +69,24 @@ def test_augment_keeps_shape_and_passes_gradients() -> None:
     assert out.shape == cutouts.shape
     out.sum().backward()
     assert cutouts.grad is not None and float(cutouts.grad.abs().sum()) > 0
+
+
+def test_colour_jitter_skips_only_the_cutouts_its_draw_leaves_unchanged() -> None:
+    """Saturation only, hue only, neither, both: the result and gradient equal jittering every cutout."""
+    cutouts = torch.rand(4, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    neutral = _neutral(4, 8)
+    saturation = torch.tensor([0.3, 1.0, 1.0, 1.8], dtype=torch.float64)
+    hue = torch.tensor([0.0, 1.2, 0.0, -2.0], dtype=torch.float64)
+    params = AugmentParams(neutral.warp, saturation, hue, neutral.erase, neutral.noise)
+    upstream = torch.linspace(-1, 1, cutouts.numel(), dtype=torch.float64).view_as(cutouts)
+    results = []
+    for function in (lambda x: apply_augmentations(x, params), lambda x: jitter_colour(x, saturation, hue)):
+        leaf = cutouts.clone().requires_grad_(True)
+        out = function(leaf)
+        (out * upstream).sum().backward()
+        results.append((out.detach(), leaf.grad))
+    (value, grad), (expected, expected_grad) = results
+    assert torch.allclose(value, expected, atol=1e-12)
+    assert torch.allclose(grad, expected_grad, atol=1e-12)
+    assert torch.equal(value[2], cutouts[2])  # the neutral cutout passes through untouched
+    assert not torch.allclose(value[[0, 1, 3]], cutouts[[0, 1, 3]], atol=1e-3)

@@ -12,7 +12,7 @@ from torch import nn
 
 from dreamloom.perception.adapter import Perceptor
 from dreamloom.perception.augment import jitter_colour
-from dreamloom.perception.fast_attention import LeanQuickGELU, PatchProjection, accelerate_patches, lean_activations
+from dreamloom.perception.fast_paths import LeanQuickGELU, PatchProjection, accelerate_patches, lean_activations
 
 
 def _tiny_clip(quick_gelu: bool = False) -> open_clip.CLIP:

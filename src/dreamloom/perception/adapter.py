@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from dreamloom.errors import PromptError, excerpt
-from dreamloom.perception.fast_attention import accelerate_patches, lean_activations
+from dreamloom.perception.fast_paths import accelerate
 
 __all__ = ["Perceptor"]
 
@@ -28,9 +28,9 @@ class Perceptor(nn.Module):
     """A frozen CLIP-like model behind dreamloom's perceptor convention.
 
     ``compute_dtype`` other than float32 runs the model under autocast (fp16 on CUDA, bf16 on CPU) while
-    keeping float32 weights, so gradients still reach an fp32 image. A ViT's patch embedding and OpenAI's
-    QuickGELU are swapped for their faster, leaner equivalents in
-    :mod:`~dreamloom.perception.fast_attention` (same weights, same function).
+    keeping float32 weights, so gradients still reach an fp32 image. Transformer blocks, a ViT's patch
+    embedding and OpenAI's QuickGELU are swapped for their faster, leaner equivalents in
+    :mod:`~dreamloom.perception.fast_paths` (same weights, same function).
     """
 
     def __init__(
@@ -47,8 +47,7 @@ class Perceptor(nn.Module):
     ) -> None:
         super().__init__()
         self.model = model.eval().requires_grad_(False)
-        accelerate_patches(self.model)
-        lean_activations(self.model)
+        accelerate(self.model)
         self.tokenizer = tokenizer
         self.name = name
         self.input_size = input_size

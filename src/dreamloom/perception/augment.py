@@ -174,6 +174,21 @@ def jitter_colour(rgb: torch.Tensor, saturation: torch.Tensor, hue: torch.Tensor
     return rgb + chroma * _hsv_shape(sixths) - new_chroma * _hsv_shape(turned)
 
 
+def _jitter_where_drawn(cutouts: torch.Tensor, saturation: torch.Tensor, hue: torch.Tensor) -> torch.Tensor:
+    """:func:`jitter_colour` on the cutouts whose draw changes them; the others (about 30 %: pytti's p 0.7)
+    pass through untouched, which is what the jitter computes at neutral settings, value and gradient.
+
+    Shape: [N, 3, S, S], saturation [N], hue [N] -> [N, 3, S, S].
+    """
+    drawn = ((saturation != 1) | (hue != 0)).nonzero()[:, 0]
+    if len(drawn) == len(cutouts):
+        return jitter_colour(cutouts, saturation, hue)
+    if len(drawn) == 0:
+        return cutouts
+    jittered = jitter_colour(cutouts.index_select(0, drawn), saturation[drawn], hue[drawn])
+    return cutouts.index_copy(0, drawn, jittered)
+
+
 def apply_augmentations(cutouts: torch.Tensor, params: AugmentParams) -> torch.Tensor:
     """Apply one drawn augmentation pass: warp, saturation, hue, erasing, then noise (not clamped).
 
@@ -181,7 +196,7 @@ def apply_augmentations(cutouts: torch.Tensor, params: AugmentParams) -> torch.T
     """
     dtype = cutouts.dtype
     out = _warp(cutouts, params.warp.to(dtype))
-    out = jitter_colour(out, params.saturation.to(dtype), params.hue.to(dtype))
+    out = _jitter_where_drawn(out, params.saturation.to(dtype), params.hue.to(dtype))
     out = _erase(out, params.erase.to(dtype))
     return out + params.noise.to(dtype)
 

@@ -23,7 +23,6 @@ from dreamloom.models.checkpoints import load_failure
 from dreamloom.models.install import ensure_entry
 from dreamloom.models.registry import get_entry
 from dreamloom.perception.adapter import Perceptor
-from dreamloom.perception.fast_attention import accelerate_attention
 from dreamloom.settings.perceptor_flags import OPENAI_TAG, PYTTI_PERCEPTOR_FLAGS
 
 __all__ = [
@@ -96,9 +95,8 @@ def _build(spec: PerceptorSpec, checkpoint: Path, device: torch.device) -> torch
 
 def wrap_perceptor(spec: PerceptorSpec, model: torch.nn.Module, precision: torch.dtype) -> Perceptor:
     """A built open_clip model as the loader hands it out: the adapter with the weights' own preprocessing
-    (mean/std from open_clip's table, else the model's) and the faster self-attention (same parameters,
-    same outputs). The benchmarks and tests wrap random-weight architectures with it."""
-    accelerate_attention(model)
+    (mean/std from open_clip's table, else the model's); the adapter swaps in the fast paths. The
+    benchmarks and tests wrap random-weight architectures with it."""
     tag_cfg = open_clip.get_pretrained_cfg(spec.model, spec.pretrained or "")
     model_cfg = getattr(model.visual, "preprocess_cfg", {})
     size = model.visual.image_size
