@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from dreamloom.perception.augment import (
@@ -71,12 +72,19 @@ def test_augment_keeps_shape_and_passes_gradients() -> None:
     assert cutouts.grad is not None and float(cutouts.grad.abs().sum()) > 0
 
 
-def test_colour_jitter_skips_only_the_cutouts_its_draw_leaves_unchanged() -> None:
-    """Saturation only, hue only, neither, both: the result and gradient equal jittering every cutout."""
+@pytest.mark.parametrize(
+    ("saturation", "hue"),
+    [
+        ([0.3, 1.0, 1.0, 1.8], [0.0, 1.2, 0.0, -2.0]),  # saturation only, hue only, neither, both
+        ([1.0, 1.0, 0.5, 1.0], [0.0, 0.0, 0.0, 0.0]),  # a single cutout drawn
+        ([1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]),  # none
+    ],
+)
+def test_colour_jitter_skips_only_the_cutouts_its_draw_leaves_unchanged(saturation: list, hue: list) -> None:
+    """The result and gradient equal jittering every cutout; the undrawn ones pass through untouched."""
     cutouts = torch.rand(4, 3, 8, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
     neutral = _neutral(4, 8)
-    saturation = torch.tensor([0.3, 1.0, 1.0, 1.8], dtype=torch.float64)
-    hue = torch.tensor([0.0, 1.2, 0.0, -2.0], dtype=torch.float64)
+    saturation, hue = torch.tensor(saturation, dtype=torch.float64), torch.tensor(hue, dtype=torch.float64)
     params = AugmentParams(neutral.warp, saturation, hue, neutral.erase, neutral.noise)
     upstream = torch.linspace(-1, 1, cutouts.numel(), dtype=torch.float64).view_as(cutouts)
     results = []
@@ -88,5 +96,7 @@ def test_colour_jitter_skips_only_the_cutouts_its_draw_leaves_unchanged() -> Non
     (value, grad), (expected, expected_grad) = results
     assert torch.allclose(value, expected, atol=1e-12)
     assert torch.allclose(grad, expected_grad, atol=1e-12)
-    assert torch.equal(value[2], cutouts[2])  # the neutral cutout passes through untouched
-    assert not torch.allclose(value[[0, 1, 3]], cutouts[[0, 1, 3]], atol=1e-3)
+    drawn = (saturation != 1) | (hue != 0)
+    assert torch.equal(value[~drawn], cutouts[~drawn])
+    for index in drawn.nonzero()[:, 0]:
+        assert not torch.allclose(value[index], cutouts[index], atol=1e-3)

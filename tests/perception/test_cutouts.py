@@ -7,9 +7,17 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torchvision.ops import roi_align
 
 from dreamloom.errors import SettingsError
-from dreamloom.perception.cutouts import CutoutParams, CutoutSettings, apply_cutouts, pad_image, sample_cutouts
+from dreamloom.perception.cutouts import (
+    CutoutParams,
+    CutoutSettings,
+    _separable_cutouts,
+    apply_cutouts,
+    pad_image,
+    sample_cutouts,
+)
 from dreamloom.settings.choices import BorderMode
 from dreamloom.settings.schema import Settings
 
@@ -206,3 +214,53 @@ def test_cutouts_follow_the_image_dtype_whatever_the_params_dtype(dtype: torch.d
     assert out.dtype is dtype
     reference = _reference_cutouts(image.to(dtype).double(), params, 4, BorderMode.WRAP, pad=math.ceil(0.25 * 16) + 1)
     assert torch.allclose(out.double(), reference, atol=2e-3)
+
+
+def _roi_align_reference(image: torch.Tensor, start: torch.Tensor, end: torch.Tensor, size: int) -> torch.Tensor:
+    boxes = torch.cat([torch.zeros_like(start[:, :1]), start, end], dim=1)
+    return roi_align(image, boxes, size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+
+
+def _awkward_boxes() -> tuple[torch.Tensor, torch.Tensor]:
+    """Fractional boxes: shrinking by 1–3 samples per axis, enlarging, non-square, past every edge, one
+    pixel wide, and wholly past the last pixel centre."""
+    start = torch.tensor(
+        [[0.0, 0.0], [3.3, 7.9], [-1.7, -0.6], [20.2, 25.5], [0.4, 12.0], [-3.0, 5.0], [31.0, 1.0], [5.0, 5.0]],
+        dtype=torch.float64,
+    )
+    extent = torch.tensor(
+        [[32.0, 40.0], [17.6, 6.1], [9.0, 9.0], [12.5, 14.9], [2.5, 1.0], [37.0, 4.0], [1.5, 3.0], [1.0, 1.0]],
+        dtype=torch.float64,
+    )
+    return start, start + extent
+
+
+@pytest.mark.parametrize("size", [1, 7, 8])
+def test_cpu_cutouts_take_exactly_the_samples_roi_align_takes(size: int) -> None:
+    image = torch.rand(1, 3, 40, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    start, end = _awkward_boxes()
+    expected = _roi_align_reference(image, start, end, size)
+    value = _separable_cutouts(image, start, end, size)
+    assert value.shape == expected.shape == (8, 3, size, size)
+    assert torch.allclose(value, expected, atol=1e-12)
+    upstream = torch.linspace(-1, 1, expected.numel(), dtype=torch.float64).view_as(expected)
+    grads = []
+    for function in (_roi_align_reference, _separable_cutouts):
+        leaf = image.clone().requires_grad_(True)
+        (function(leaf, start, end, size) * upstream).sum().backward()
+        grads.append(leaf.grad)
+    assert torch.allclose(grads[0], grads[1], atol=1e-12)
+
+
+def test_apply_cutouts_on_the_cpu_equals_roi_align_on_a_padded_image() -> None:
+    image = torch.rand(1, 3, 30, 20, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    params = sample_cutouts(
+        torch.Generator().manual_seed(4), 12, cut_pow=1.0, cutout_border=0.3, border_mode="wrap", device=CPU,
+        image_hw=(30, 20), cut_size=6,
+    )
+    pad_x, pad_y = math.ceil(0.3 * 20) + 1, math.ceil(0.3 * 30) + 1
+    shift = torch.tensor([pad_x, pad_y], dtype=torch.float64)
+    start = params.offsets * torch.tensor([20.0, 30.0], dtype=torch.float64) + shift
+    end = start + params.sizes * torch.tensor([20.0, 30.0], dtype=torch.float64)
+    expected = _roi_align_reference(pad_image(image, pad_x, pad_y, BorderMode.WRAP), start, end, 6)
+    assert torch.allclose(apply_cutouts(image, params, 6, "wrap"), expected, atol=1e-12)

@@ -21,12 +21,22 @@ CPU = torch.device("cpu")
 
 
 def _tiny(image_size: int = 16) -> open_clip.CLIP:
+    """A tiny CLIP with every parameter random: open_clip starts attention biases at zero, which would hide
+    a dropped bias."""
     torch.manual_seed(0)
-    return open_clip.CLIP(
+    model = open_clip.CLIP(
         embed_dim=16,
         vision_cfg=open_clip.CLIPVisionCfg(layers=2, width=32, head_width=8, patch_size=8, image_size=image_size),
         text_cfg=open_clip.CLIPTextCfg(context_length=12, vocab_size=100, width=32, heads=4, layers=2),
     ).double().eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.05)
+    return model
+
+
+def _causal(length: int) -> torch.Tensor:
+    return torch.full((length, length), float("-inf"), dtype=torch.float64).triu(1)
 
 
 @pytest.mark.parametrize("image_size", [16, 72])  # 5 tokens attend by matmul, 82 tokens through SDPA (float64)
@@ -105,11 +115,49 @@ def test_without_autocast_the_block_uses_its_own_weights() -> None:
     assert block._cast is None
 
 
-def test_cross_attention_is_refused() -> None:
+@pytest.mark.parametrize("length", [9, 70])  # float64: matmul up to 64 tokens, SDPA beyond
+def test_a_long_or_short_causal_sequence_attends_as_open_clip(length: int) -> None:
+    plain = _tiny().transformer.resblocks[0]
+    block = FastResidualBlock(copy.deepcopy(plain))
+    x = torch.rand(2, length, 32, dtype=torch.float64)
+    mask = _causal(length)
+    assert torch.allclose(block(x, attn_mask=mask), plain(x, attn_mask=mask), atol=1e-12)
+
+
+def test_a_long_sequence_under_autocast_takes_its_float_mask_in_the_compute_dtype() -> None:
+    plain = _tiny().float().transformer.resblocks[0]
+    block = FastResidualBlock(copy.deepcopy(plain))
+    x, mask = torch.rand(1, 330, 32), _causal(330).float()
+    assert not uses_matmul_attention(330, torch.bfloat16, CPU)
+    with _bf16_autocast():
+        value, expected = block(x, attn_mask=mask), plain(x, attn_mask=mask)
+    assert torch.allclose(value.float(), expected.float(), atol=5e-2)
+
+
+@pytest.mark.parametrize(("length", "sdpa_calls"), [(5, 0), (82, 1)])
+def test_short_sequences_skip_the_fused_kernel(monkeypatch: pytest.MonkeyPatch, length: int, sdpa_calls: int) -> None:
+    calls = []
+    original = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **k: calls.append(1) or original(*a, **k))
+    block = FastResidualBlock(_tiny().visual.transformer.resblocks[0])
+    block(torch.rand(3, length, 32, dtype=torch.float64))
+    assert len(calls) == sdpa_calls
+
+
+@pytest.mark.parametrize("given", ["key", "value", "both"])
+def test_cross_attention_is_refused(given: str) -> None:
     block = FastResidualBlock(_tiny().visual.transformer.resblocks[0])
     x = torch.rand(1, 3, 32, dtype=torch.float64)
-    with pytest.raises(ValueError, match="self-attention"):
-        block(x, x.clone(), x)
+    other = {"key": {"k_x": x.clone()}, "value": {"v_x": x.clone()}, "both": {"k_x": x.clone(), "v_x": x}}[given]
+    with pytest.raises(ValueError, match="^FastResidualBlock only computes self-attention$"):
+        block(x, **other)
+
+
+def test_cross_attention_blocks_are_not_swapped() -> None:
+    model = _tiny()
+    model.visual.transformer.resblocks[0].ln_1_kv = torch.nn.LayerNorm(32)
+    assert accelerate_blocks(model) == 3
+    assert not isinstance(model.visual.transformer.resblocks[0], FastResidualBlock)
 
 
 def test_matmul_attention_is_chosen_for_short_sequences_on_the_cpu_only() -> None:
@@ -118,6 +166,9 @@ def test_matmul_attention_is_chosen_for_short_sequences_on_the_cpu_only() -> Non
     assert not uses_matmul_attention(577, torch.bfloat16, CPU)  # ViT-L/14 at 336 px
     assert uses_matmul_attention(50, torch.float32, CPU)
     assert not uses_matmul_attention(197, torch.float32, CPU)  # ViT-B/16: SDPA is faster in fp32
+    assert uses_matmul_attention(320, torch.bfloat16, CPU) and not uses_matmul_attention(321, torch.bfloat16, CPU)
+    assert uses_matmul_attention(64, torch.float32, CPU) and not uses_matmul_attention(65, torch.float32, CPU)
+    assert not uses_matmul_attention(1, torch.complex64, CPU)  # a dtype without a measured limit
     assert not uses_matmul_attention(50, torch.float16, torch.device("cuda"))
 
 

@@ -59,6 +59,34 @@ def test_accelerated_vit_embeds_the_same_and_keeps_its_state_dict_keys() -> None
     assert torch.allclose(grad, expected_grad, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "swapped"),
+    [
+        ((8, 8), (8, 8), 0, True),
+        ((8, 8), (8, 8), "valid", True),
+        ((4, 8), (8, 8), 0, False),
+        ((8, 4), (8, 4), 0, False),
+        ((8, 8), (4, 8), 0, False),
+        ((8, 8), (8, 4), 0, False),
+        ((8, 8), (8, 8), 1, False),
+    ],
+)
+def test_a_patch_convolution_is_one_whose_square_kernel_equals_its_stride(
+    kernel: tuple[int, int], stride: tuple[int, int], padding: int | str, swapped: bool
+) -> None:
+    model = _tiny_clip()
+    model.visual.conv1 = nn.Conv2d(3, 32, kernel_size=kernel, stride=stride, padding=padding, bias=False)
+    assert accelerate_patches(model) == int(swapped)
+    assert isinstance(model.visual.conv1, PatchProjection) == swapped
+
+
+def test_models_without_a_vit_patch_embedding_are_left_alone() -> None:
+    assert accelerate_patches(nn.Linear(2, 2)) == 0
+    model = _tiny_clip()
+    del model.visual.conv1
+    assert accelerate_patches(model) == 0
+
+
 def test_only_kernel_equals_stride_convolutions_are_swapped() -> None:
     resnet = open_clip.CLIP(
         embed_dim=16,
@@ -124,3 +152,4 @@ def test_lean_quick_gelu_equals_open_clip_quick_gelu() -> None:
     model = _tiny_clip(quick_gelu=True)
     assert lean_activations(model) == 2  # one MLP in the image tower, one in the text tower
     assert not any(type(m).__name__ == "QuickGELU" for m in model.modules())
+    assert sum(isinstance(m, LeanQuickGELU) for m in model.modules()) == 2

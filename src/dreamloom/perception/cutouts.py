@@ -1,9 +1,11 @@
 """Random square cutouts of the image, drawn first and then cut out in one batched operation.
 
 Sampling follows pytti-core's ``pytti_classic`` sampler (prompts-and-perceptors.md §4.3) but keeps offsets
-and sizes continuous (no integer truncation, no +1 off-by-one). Application is one ``roi_align`` call over
-all boxes: ``sampling_ratio=-1`` averages ``ceil(crop/size)²`` bilinear samples per output pixel, which is
-area averaging when downscaling (pytti used ``adaptive_avg_pool2d``) and bilinear when upscaling.
+and sizes continuous (no integer truncation, no +1 off-by-one). Application computes what one ``roi_align``
+call over all boxes computes: ``sampling_ratio=-1`` averages ``ceil(crop/size)²`` bilinear samples per
+output pixel, which is area averaging when downscaling (pytti used ``adaptive_avg_pool2d``) and bilinear
+when upscaling. On a CPU the same samples are taken as two matrix products per cutout (the sampling is
+separable in x and y), whose backward pass is several times faster than ``roi_align``'s.
 """
 
 from __future__ import annotations
@@ -148,13 +150,60 @@ def pad_image(image: torch.Tensor, pad_x: int, pad_y: int, border_mode: BorderMo
     return image.index_select(2, rows).index_select(3, cols)
 
 
+def _axis_weights(start: torch.Tensor, length: torch.Tensor, size: int, pixels: int) -> torch.Tensor:
+    """``roi_align``'s sampling (aligned, ``sampling_ratio=-1``) along one axis as a matrix per box.
+
+    Row ``i`` of box ``n`` averages ``ceil(length/size)`` bilinear samples spread evenly over output pixel
+    ``i``'s bin; as in ``roi_align``, a sample beyond one pixel outside the axis counts as zero, one in
+    ``[-1, 0]`` reads pixel 0 and one past the last pixel centre reads the last pixel.
+    Shape: start [N], length [N] (pixels, aligned start) -> [N, size, pixels].
+    """
+    count = len(start)
+    step = length / size
+    grid = torch.ceil(step)
+    samples = max(int(grid.max()), 1)
+    bins = torch.arange(size, dtype=start.dtype)[None, :, None]
+    taps = torch.arange(samples, dtype=start.dtype)[None, None, :]
+    per_bin = grid.clamp(min=1)[:, None, None]
+    position = start[:, None, None] + bins * step[:, None, None] + (taps + 0.5) * step[:, None, None] / per_bin
+    counted = (taps < grid[:, None, None]) & (position >= -1) & (position <= pixels)
+    position = position.clamp(0, pixels - 1)
+    low = position.floor()
+    fraction = position - low
+    share = counted.to(start.dtype) / per_bin
+    high = (low + 1).clamp(max=pixels - 1)
+    weights = torch.zeros(count, size, pixels, dtype=start.dtype)
+    weights.scatter_add_(2, low.long(), (1 - fraction) * share)
+    return weights.scatter_add_(2, high.long(), fraction * share)
+
+
+def _separable_cutouts(image: torch.Tensor, start: torch.Tensor, end: torch.Tensor, size: int) -> torch.Tensor:
+    """``roi_align`` (aligned, ``sampling_ratio=-1``) as ``rows @ band @ columnsᵀ`` per box on a CPU.
+
+    Each box reads only the band of rows and columns its samples touch, so the work follows its area.
+    Shape: image [1, C, H, W], start/end [N, 2] (x, y pixels) -> [N, C, size, size].
+    """
+    _, _, height, width = image.shape
+    start, end = start - 0.5, end - 0.5
+    columns = _axis_weights(start[:, 0], end[:, 0] - start[:, 0], size, width)
+    rows = _axis_weights(start[:, 1], end[:, 1] - start[:, 1], size, height)
+    first = start.floor().clamp(min=0).long().tolist()
+    last = (end.floor() + 2).long().tolist()
+    cutouts = []
+    for n, ((x0, y0), (x1, y1)) in enumerate(zip(first, last)):
+        x1, y1 = min(max(x1, x0 + 1), width), min(max(y1, y0 + 1), height)
+        band = image[0, :, y0:y1, x0:x1]
+        cutouts.append(rows[n, :, y0:y1] @ (band @ columns[n, :, x0:x1].T))
+    return torch.stack(cutouts)
+
+
 def apply_cutouts(
     image: torch.Tensor, params: CutoutParams, size: int, border_mode: BorderMode | str
 ) -> torch.Tensor:
-    """Cut every box of ``params`` out of ``image`` and resize it to ``size``² in one ``roi_align``.
+    """Cut every box of ``params`` out of ``image`` and resize it to ``size``² (``roi_align``'s sampling).
 
-    Differentiable with respect to ``image``; makes no host synchronisation (``params`` may live on the
-    CPU, where a CPU generator drew them).
+    Differentiable with respect to ``image``; makes no host synchronisation off the CPU (``params`` may
+    live on the CPU, where a CPU generator drew them).
     Shape: image [1, 3, H, W] -> [N, 3, size, size].
     """
     mode = _border_mode(border_mode)
@@ -170,6 +219,8 @@ def apply_cutouts(
     sizes = params.sizes.to(image.device, image.dtype, non_blocking=True)
     start = offsets * scale + shift
     end = start + sizes * scale
+    if image.device.type == "cpu":
+        return _separable_cutouts(image, start, end, size)
     batch_index = torch.zeros_like(start[:, :1])
     boxes = torch.cat([batch_index, start, end], dim=1)
     return roi_align(image, boxes, size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
