@@ -21,7 +21,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-# MODULE: a name from tools/mutation.py (dsl, masks, cutouts, prompt_loss, palette, timeline, backups,
+# MODULE: a name from tools/mutation.py (dsl, masks, cutouts, fast_paths, prompt_loss, palette, timeline, backups,
 # animation, audio, stabilization) or a file under src/ with TESTS="tests/..." naming the tests that cover it.
 MUTMUT_VERSION ?= 3.8.1
 mutation: install

@@ -32,6 +32,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
              "src/dreamloom/dsl/compiler.py"], ["tests/dsl"]),
     "masks": (["src/dreamloom/perception/masks.py"], ["tests/perception/test_masks.py"]),
     "cutouts": (["src/dreamloom/perception/cutouts.py"], ["tests/perception/test_cutouts.py"]),
+    "fast_paths": (["src/dreamloom/perception/fast_paths.py"],
+                   ["tests/perception/test_fast_blocks.py", "tests/performance/test_fast_paths.py"]),
     "prompt_loss": (["src/dreamloom/perception/prompt_loss.py"], ["tests/perception/test_prompt_loss.py"]),
     "palette": (["src/dreamloom/images/palette_math.py", "src/dreamloom/images/palette.py"],
                 ["tests/images/test_palette_math.py", "tests/images/test_palette_model.py",

@@ -10,9 +10,11 @@ import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 from dreamloom.errors import SettingsError
+from dreamloom.perception import cutouts
 from dreamloom.perception.cutouts import (
     CutoutParams,
     CutoutSettings,
+    _roi_align_cutouts,
     _separable_cutouts,
     apply_cutouts,
     pad_image,
@@ -217,7 +219,7 @@ def test_cutouts_follow_the_image_dtype_whatever_the_params_dtype(dtype: torch.d
 
 
 def _roi_align_reference(image: torch.Tensor, start: torch.Tensor, end: torch.Tensor, size: int) -> torch.Tensor:
-    boxes = torch.cat([torch.zeros_like(start[:, :1]), start, end], dim=1)
+    boxes = torch.cat([torch.zeros(len(start), 1, dtype=start.dtype), start, end], dim=1)
     return roi_align(image, boxes, size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
 
 
@@ -235,17 +237,18 @@ def _awkward_boxes() -> tuple[torch.Tensor, torch.Tensor]:
     return start, start + extent
 
 
+@pytest.mark.parametrize("cut", [_separable_cutouts, _roi_align_cutouts])  # the CPU's path, the others'
 @pytest.mark.parametrize("size", [1, 7, 8])
-def test_cpu_cutouts_take_exactly_the_samples_roi_align_takes(size: int) -> None:
+def test_both_cutout_paths_take_exactly_the_samples_roi_align_takes(cut, size: int) -> None:
     image = torch.rand(1, 3, 40, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     start, end = _awkward_boxes()
     expected = _roi_align_reference(image, start, end, size)
-    value = _separable_cutouts(image, start, end, size)
+    value = cut(image, start, end, size)
     assert value.shape == expected.shape == (8, 3, size, size)
     assert torch.allclose(value, expected, atol=1e-12)
     upstream = torch.linspace(-1, 1, expected.numel(), dtype=torch.float64).view_as(expected)
     grads = []
-    for function in (_roi_align_reference, _separable_cutouts):
+    for function in (_roi_align_reference, cut):
         leaf = image.clone().requires_grad_(True)
         (function(leaf, start, end, size) * upstream).sum().backward()
         grads.append(leaf.grad)
@@ -264,3 +267,14 @@ def test_apply_cutouts_on_the_cpu_equals_roi_align_on_a_padded_image() -> None:
     end = start + params.sizes * torch.tensor([20.0, 30.0], dtype=torch.float64)
     expected = _roi_align_reference(pad_image(image, pad_x, pad_y, BorderMode.WRAP), start, end, 6)
     assert torch.allclose(apply_cutouts(image, params, 6, "wrap"), expected, atol=1e-12)
+
+
+def test_the_cpu_never_calls_roi_align(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a CPU roi_align's backward is the slow part of a step: the matrix path replaces it there."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("roi_align called on the CPU")
+
+    monkeypatch.setattr(cutouts, "roi_align", refuse)
+    params = CutoutParams(torch.tensor([[0.1, 0.2]]), torch.tensor([[0.5, 0.5]]), border=0.0)
+    assert apply_cutouts(torch.rand(1, 3, 16, 16), params, 4, "clamp").shape == (1, 3, 4, 4)

@@ -184,17 +184,25 @@ def _separable_cutouts(image: torch.Tensor, start: torch.Tensor, end: torch.Tens
     Shape: image [1, C, H, W], start/end [N, 2] (x, y pixels) -> [N, C, size, size].
     """
     _, _, height, width = image.shape
-    start, end = start - 0.5, end - 0.5
+    start, end = start - 0.5, end - 0.5  # roi_align's aligned pixel centres
     columns = _axis_weights(start[:, 0], end[:, 0] - start[:, 0], size, width)
     rows = _axis_weights(start[:, 1], end[:, 1] - start[:, 1], size, height)
     first = start.floor().clamp(min=0).long().tolist()
     last = (end.floor() + 2).long().tolist()
     cutouts = []
     for n, ((x0, y0), (x1, y1)) in enumerate(zip(first, last)):
-        x1, y1 = min(max(x1, x0 + 1), width), min(max(y1, y0 + 1), height)
         band = image[0, :, y0:y1, x0:x1]
         cutouts.append(rows[n, :, y0:y1] @ (band @ columns[n, :, x0:x1].T))
     return torch.stack(cutouts)
+
+
+def _roi_align_cutouts(image: torch.Tensor, start: torch.Tensor, end: torch.Tensor, size: int) -> torch.Tensor:
+    """All boxes in one ``roi_align`` call (aligned, adaptive sampling); no host synchronisation.
+
+    Shape: image [1, C, H, W], start/end [N, 2] (x, y pixels) -> [N, C, size, size].
+    """
+    boxes = torch.cat([torch.zeros_like(start[:, :1]), start, end], dim=1)
+    return roi_align(image, boxes, size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
 
 
 def apply_cutouts(
@@ -219,8 +227,5 @@ def apply_cutouts(
     sizes = params.sizes.to(image.device, image.dtype, non_blocking=True)
     start = offsets * scale + shift
     end = start + sizes * scale
-    if image.device.type == "cpu":
-        return _separable_cutouts(image, start, end, size)
-    batch_index = torch.zeros_like(start[:, :1])
-    boxes = torch.cat([batch_index, start, end], dim=1)
-    return roi_align(image, boxes, size, spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+    cut = _separable_cutouts if image.device.type == "cpu" else _roi_align_cutouts
+    return cut(image, start, end, size)
