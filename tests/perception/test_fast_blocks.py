@@ -9,11 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from dreamloom.perception import fast_paths
 from dreamloom.perception.fast_paths import (
     FastResidualBlock,
-    _attend,
     accelerate,
     accelerate_blocks,
+    matmul_attention,
     uses_matmul_attention,
 )
 
@@ -35,14 +36,22 @@ def _tiny(image_size: int = 16) -> open_clip.CLIP:
     return model
 
 
+@pytest.fixture(params=["matmul", "sdpa"])
+def attention_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a float64 test through either attention path (float64 itself always takes SDPA)."""
+    if request.param == "matmul":
+        monkeypatch.setitem(fast_paths._CPU_MATMUL_ATTENTION_LIMIT, torch.float64, 64)
+    return request.param
+
+
 def _causal(length: int) -> torch.Tensor:
     return torch.full((length, length), float("-inf"), dtype=torch.float64).triu(1)
 
 
-@pytest.mark.parametrize("image_size", [16, 72])  # 5 tokens attend by matmul, 82 tokens through SDPA (float64)
-def test_same_outputs_and_state_dict_keys(image_size: int) -> None:
+@pytest.mark.parametrize("image_size", [16, 72])  # 5 and 82 tokens
+def test_same_outputs_and_state_dict_keys(attention_path: str, image_size: int) -> None:
     tokens_per_image = (image_size // 8) ** 2 + 1
-    assert uses_matmul_attention(tokens_per_image, torch.float64, CPU) == (image_size == 16)
+    assert uses_matmul_attention(tokens_per_image, torch.float64, CPU) == (attention_path == "matmul" and image_size == 16)
     plain = _tiny(image_size)
     fast = copy.deepcopy(plain)
     assert accelerate_blocks(fast) == 4
@@ -55,7 +64,7 @@ def test_same_outputs_and_state_dict_keys(image_size: int) -> None:
 
 
 @pytest.mark.parametrize("image_size", [16, 72])
-def test_input_gradients_match(image_size: int) -> None:
+def test_input_gradients_match(attention_path: str, image_size: int) -> None:
     plain = _tiny(image_size)
     fast = copy.deepcopy(plain)
     accelerate_blocks(fast)
@@ -115,8 +124,8 @@ def test_without_autocast_the_block_uses_its_own_weights() -> None:
     assert block._cast is None
 
 
-@pytest.mark.parametrize("length", [9, 70])  # float64: matmul up to 64 tokens, SDPA beyond
-def test_a_long_or_short_causal_sequence_attends_as_open_clip(length: int) -> None:
+@pytest.mark.parametrize("length", [9, 70])
+def test_a_long_or_short_causal_sequence_attends_as_open_clip(attention_path: str, length: int) -> None:
     plain = _tiny().transformer.resblocks[0]
     block = FastResidualBlock(copy.deepcopy(plain))
     x = torch.rand(2, length, 32, dtype=torch.float64)
@@ -134,8 +143,9 @@ def test_a_long_sequence_under_autocast_takes_its_float_mask_in_the_compute_dtyp
     assert torch.allclose(value.float(), expected.float(), atol=5e-2)
 
 
-@pytest.mark.parametrize(("length", "sdpa_calls"), [(5, 0), (82, 1)])
+@pytest.mark.parametrize(("length", "sdpa_calls"), [(5, 0), (64, 0), (65, 1), (82, 1)])
 def test_short_sequences_skip_the_fused_kernel(monkeypatch: pytest.MonkeyPatch, length: int, sdpa_calls: int) -> None:
+    monkeypatch.setitem(fast_paths._CPU_MATMUL_ATTENTION_LIMIT, torch.float64, 64)
     calls = []
     original = F.scaled_dot_product_attention
     monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **k: calls.append(1) or original(*a, **k))
@@ -164,19 +174,23 @@ def test_matmul_attention_is_chosen_for_short_sequences_on_the_cpu_only() -> Non
     assert uses_matmul_attention(50, torch.bfloat16, CPU)  # ViT-B/32 at 224 px
     assert uses_matmul_attention(257, torch.bfloat16, CPU)  # ViT-L/14 at 224 px
     assert not uses_matmul_attention(577, torch.bfloat16, CPU)  # ViT-L/14 at 336 px
-    assert uses_matmul_attention(50, torch.float32, CPU)
-    assert not uses_matmul_attention(197, torch.float32, CPU)  # ViT-B/16: SDPA is faster in fp32
     assert uses_matmul_attention(320, torch.bfloat16, CPU) and not uses_matmul_attention(321, torch.bfloat16, CPU)
-    assert uses_matmul_attention(64, torch.float32, CPU) and not uses_matmul_attention(65, torch.float32, CPU)
-    assert not uses_matmul_attention(1, torch.complex64, CPU)  # a dtype without a measured limit
+    assert uses_matmul_attention(50, torch.float16, CPU)
+    assert not uses_matmul_attention(1, torch.float32, CPU)  # no gain in fp32, and more memory
+    assert not uses_matmul_attention(1, torch.float64, CPU)
     assert not uses_matmul_attention(50, torch.float16, torch.device("cuda"))
 
 
-def test_matmul_attention_equals_sdpa_with_its_softmax_in_float32() -> None:
+@pytest.mark.parametrize("mask_kind", ["none", "bool", "additive"])
+def test_matmul_attention_equals_sdpa_with_its_softmax_in_float32(mask_kind: str) -> None:
     generator = torch.Generator().manual_seed(4)
     q, k, v = (torch.randn(2, 3, 7, 16, generator=generator, dtype=torch.float64) for _ in range(3))
-    assert torch.allclose(_attend(q, k, v, None), F.scaled_dot_product_attention(q, k, v), atol=1e-12)
-    low = _attend(q.bfloat16(), k.bfloat16(), v.bfloat16(), None)
+    keep = torch.rand(7, 7, generator=generator) > 0.3
+    keep.fill_diagonal_(True)
+    mask = {"none": None, "bool": keep, "additive": torch.zeros(7, 7, dtype=torch.float64).masked_fill(~keep, -1e9)}
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[mask_kind])
+    assert torch.allclose(matmul_attention(q, k, v, mask[mask_kind]), expected, atol=1e-12)
+    low = matmul_attention(q.bfloat16(), k.bfloat16(), v.bfloat16(), None)
     assert low.dtype == torch.bfloat16
     assert torch.allclose(low.double(), F.scaled_dot_product_attention(q, k, v), atol=0.05)
 

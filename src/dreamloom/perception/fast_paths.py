@@ -6,8 +6,8 @@ swaps all of them into a model in place.
 * :class:`FastResidualBlock` replaces a transformer block. Its projections are 2-D matrix products
   (``nn.MultiheadAttention``'s 3-D ones expand the weight for every batch element in the backward pass);
   under autocast it keeps its weights already cast to the compute dtype instead of casting them again on
-  every call; and short sequences (every CLIP ViT at 224–336 px) attend through plain batched matrix
-  products, whose backward on a CPU is several times faster than the fused SDPA kernel's.
+  every call; and in bf16 on a CPU short sequences (every CLIP ViT at 224 px) attend through plain batched
+  matrix products, whose backward is several times faster than the fused SDPA kernel's.
 * :class:`PatchProjection` computes the patch embedding (a convolution whose kernel equals its stride) as one
   matrix product over the image's non-overlapping patches; on a CPU its input gradient is several times
   cheaper than the convolution's backward.
@@ -29,15 +29,17 @@ __all__ = [
     "accelerate_blocks",
     "accelerate_patches",
     "lean_activations",
+    "matmul_attention",
     "uses_matmul_attention",
 ]
 
 #: Longest sequence attended through batched matrix products on a CPU, by compute dtype. Measured on a
 #: 2-core AMD EPYC (Zen 4, AVX512-BF16), 12 heads of 64, forward+backward: in bf16 the products take 16 %
 #: of the fused kernel's time at 50 tokens, 43 % at 197, 47 % at 257 and 115 % at 577 (a whole ViT-B/32
-#: pass on 32 cutouts: 3.35 s against 3.85 s); in fp32 80 % at 50 tokens alone but the same whole pass
-#: (7.00 s against 6.99 s), and 122 % at 197.
-_CPU_MATMUL_ATTENTION_LIMIT = {torch.bfloat16: 320, torch.float16: 320, torch.float32: 64, torch.float64: 64}
+#: pass on 32 cutouts: 3.35 s against 3.85 s). In fp32 they gain nothing on a whole pass (7.00 s against
+#: 6.99 s at 50 tokens, slower from 197) and keep the attention matrices for the backward pass (about
+#: 130 MB more at 512², 40 cutouts), so fp32 always uses SDPA.
+_CPU_MATMUL_ATTENTION_LIMIT = {torch.bfloat16: 320, torch.float16: 320}
 
 
 def uses_matmul_attention(length: int, dtype: torch.dtype, device: torch.device) -> bool:
@@ -48,15 +50,23 @@ def uses_matmul_attention(length: int, dtype: torch.dtype, device: torch.device)
     return device.type == "cpu" and length <= _CPU_MATMUL_ATTENTION_LIMIT.get(dtype, 0)
 
 
-def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Softmax attention, [B, H, L, d] each -> [B, H, L, d]; the softmax runs in float32 at least."""
-    if not uses_matmul_attention(q.shape[-2], q.dtype, q.device):
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Softmax attention as two batched matrix products, the softmax in float32 at least (as SDPA).
+
+    ``mask`` is boolean (True attends) or additive. Shape: [B, H, L, d] each -> [B, H, L, d].
+    """
     scores = torch.matmul(q * q.shape[-1] ** -0.5, k.transpose(-1, -2))
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
     weights = scores.softmax(dim=-1, dtype=torch.promote_types(scores.dtype, torch.float32)).to(v.dtype)
     return torch.matmul(weights, v)
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Softmax attention by the faster way for this length, dtype and device. Shape: [B, H, L, d] each."""
+    if uses_matmul_attention(q.shape[-2], q.dtype, q.device):
+        return matmul_attention(q, k, v, mask)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
 
 class FastResidualBlock(nn.Module):
