@@ -19,17 +19,20 @@ import torch
 
 from step_setup import CONFIGS, build_step_run, perceptor_floor, perceptors_of
 
-from dreamloom.engine.device import resolve_device
+from dreamloom.engine.device import resolve_device, resolve_precision
 from dreamloom.engine.frames import StepReport
+from dreamloom.settings.choices import Precision
 
 WINDOW = 100
 
 
-def step_times(steps: int, warmup: int, device: torch.device) -> tuple[list[float], list[float]]:
+def step_times(
+    steps: int, warmup: int, device: torch.device, precision: torch.dtype
+) -> tuple[list[float], list[float]]:
     """Seconds of each step after ``warmup`` (between step reports, the floor excluded) and of the floor
     timed right after it."""
     config = CONFIGS["tiny-64"]
-    run = build_step_run(config, device, torch.float32, total_steps=warmup + steps)
+    run = build_step_run(config, device, precision, total_steps=warmup + steps)
     floor = perceptor_floor(perceptors_of(run), config.cutouts, torch.Generator().manual_seed(2))
     steps_s: list[float] = []
     floors_s: list[float] = []
@@ -62,15 +65,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--precision", default="auto", choices=[p.value for p in Precision],
+                        help="resolved exactly as render resolves the precision setting (default auto)")
     args = parser.parse_args()
     if args.steps < 2 * WINDOW or args.warmup < 1:
         parser.error(f"--steps must be at least {2 * WINDOW} and --warmup at least 1")
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    times, floors = step_times(args.steps, args.warmup, device)
+    precision = resolve_precision(Precision(args.precision), device)
+    times, floors = step_times(args.steps, args.warmup, device, precision)
     first, last = statistics.median(times[:WINDOW]), statistics.median(times[-WINDOW:])
     drift = statistics.median(floors[-WINDOW:]) / statistics.median(floors[:WINDOW])
-    print(f"device {device}, {args.threads} threads, {len(times)} timed steps of tiny-64 (64² image, 8 cutouts)")
+    print(f"device {device}, {str(precision).removeprefix('torch.')}, {args.threads} threads, {len(times)} timed "
+          "steps of tiny-64 (64² image, 8 cutouts)")
     print(f"step medians per {WINDOW} steps (ms): {_windows(times)}")
     print(f"floor medians per {WINDOW} steps (ms): {_windows(floors)}")
     print(f"median of first {WINDOW}: {first * 1000:.2f} ms, of last {WINDOW}: {last * 1000:.2f} ms")

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 from dreamloom.errors import SettingsError
-from dreamloom.perception import cutouts
+from dreamloom.perception import cutouts as cutouts_module
 from dreamloom.perception.cutouts import (
     CutoutParams,
     CutoutSettings,
@@ -275,6 +275,6 @@ def test_the_cpu_never_calls_roi_align(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("roi_align called on the CPU")
 
-    monkeypatch.setattr(cutouts, "roi_align", refuse)
+    monkeypatch.setattr(cutouts_module, "roi_align", refuse)
     params = CutoutParams(torch.tensor([[0.1, 0.2]]), torch.tensor([[0.5, 0.5]]), border=0.0)
     assert apply_cutouts(torch.rand(1, 3, 16, 16), params, 4, "clamp").shape == (1, 3, 4, 4)
