@@ -105,7 +105,8 @@ def instrument(run: Run, timer: PhaseTimer) -> Iterator[Callable[[int], None]]:
             (optimiser, "image_losses", timer.wrap("losses", optimiser.image_losses)),
             (optimiser, "prompt_losses", timer.wrap("losses", optimiser.prompt_losses)),
             (views, "apply_cutouts", timer.wrap("cutouts+aug", views.apply_cutouts)),
-            (views, "apply_augmentations", timer.wrap("cutouts+aug", views.apply_augmentations)),
+            (views, "apply_warp", timer.wrap("cutouts+aug", views.apply_warp)),
+            (views, "apply_pixel_augmentations", timer.wrap("cutouts+aug", views.apply_pixel_augmentations)),
             (torch.Tensor, "backward", timer.wrap("backward", torch.Tensor.backward)),
             (torch.optim.Adam, "step", timer.wrap("optimiser", torch.optim.Adam.step)),
         ]

@@ -20,7 +20,15 @@ from kornia.geometry.transform import get_perspective_transform
 
 from dreamloom.draws import normal, uniform
 
-__all__ = ["AugmentParams", "sample_augmentations", "apply_augmentations", "augment", "jitter_colour"]
+__all__ = [
+    "AugmentParams",
+    "apply_augmentations",
+    "apply_pixel_augmentations",
+    "apply_warp",
+    "augment",
+    "jitter_colour",
+    "sample_augmentations",
+]
 
 FLIP_P, AFFINE_P, PERSPECTIVE_P, JITTER_P, ERASE_P = 0.3, 0.8, 0.4, 0.7, 0.7
 MAX_DEGREES, MAX_TRANSLATE, DISTORTION = 30.0, 0.1, 0.2
@@ -156,7 +164,8 @@ def jitter_colour(rgb: torch.Tensor, saturation: torch.Tensor, hue: torch.Tensor
     The values equal kornia ``adjust_hue(adjust_saturation(rgb, saturation), hue)`` (up to rounding and
     kornia's 1e-8 guard in the saturation's denominator) with
     one RGB→HSV→RGB trip instead of two: the hue comes from the channel holding the maximum (kornia's
-    ``rgb_to_hsv``) and the way back is ``v − chroma·shape(h)``. Written as
+    ``rgb_to_hsv``: ``2k + (next − previous)/chroma`` sixths for brightest channel k) and the way back is
+    ``v − chroma·shape(h)``. Written as
     ``rgb + chroma·shape(h) − new_chroma·shape(h')`` (the first two terms are the identity), so the
     gradients equal kornia's wherever the function is differentiable and, where channels tie (greys,
     clipped colours), stay the identity's at neutral settings instead of going to the first channel.
@@ -165,9 +174,9 @@ def jitter_colour(rgb: torch.Tensor, saturation: torch.Tensor, hue: torch.Tensor
     value, brightest = rgb.max(dim=1, keepdim=True)
     chroma = value - rgb.amin(dim=1, keepdim=True)
     safe = torch.where(chroma == 0, torch.ones_like(chroma), chroma)
-    red, green, blue = (value - rgb).unbind(1)
-    sextants = torch.stack((blue - green, red - blue + 2 * safe[:, 0], green - red + 4 * safe[:, 0]), dim=1)
-    sixths = sextants.gather(1, brightest) / safe
+    ahead = rgb.gather(1, (brightest + 1) % 3)  # the channel after the brightest (R→G→B→R)
+    behind = rgb.gather(1, (brightest + 2) % 3)
+    sixths = (ahead - behind) / safe + 2 * brightest
     turned = sixths + (hue * (3 / math.pi))[:, None, None, None]
     scaled = chroma * saturation[:, None, None, None]
     new_chroma = torch.where(scaled <= value, scaled, value)  # v·clamp(s·factor, 0, 1); ties keep `scaled`
@@ -189,16 +198,25 @@ def _jitter_where_drawn(cutouts: torch.Tensor, saturation: torch.Tensor, hue: to
     return cutouts.index_copy(0, drawn, jittered)
 
 
+def apply_warp(cutouts: torch.Tensor, params: AugmentParams) -> torch.Tensor:
+    """The drawn flip, affine and perspective as one resampling. Shape: [N, 3, S, S] -> [N, 3, S, S]."""
+    return _warp(cutouts, params.warp.to(cutouts.dtype))
+
+
+def apply_pixel_augmentations(cutouts: torch.Tensor, params: AugmentParams) -> torch.Tensor:
+    """The drawn saturation, hue, erasing and noise (not clamped). Shape: [N, 3, S, S] -> [N, 3, S, S]."""
+    dtype = cutouts.dtype
+    out = _jitter_where_drawn(cutouts, params.saturation.to(dtype), params.hue.to(dtype))
+    out = _erase(out, params.erase.to(dtype))
+    return out + params.noise.to(dtype)
+
+
 def apply_augmentations(cutouts: torch.Tensor, params: AugmentParams) -> torch.Tensor:
     """Apply one drawn augmentation pass: warp, saturation, hue, erasing, then noise (not clamped).
 
     Shape: [N, 3, S, S] -> [N, 3, S, S].
     """
-    dtype = cutouts.dtype
-    out = _warp(cutouts, params.warp.to(dtype))
-    out = _jitter_where_drawn(out, params.saturation.to(dtype), params.hue.to(dtype))
-    out = _erase(out, params.erase.to(dtype))
-    return out + params.noise.to(dtype)
+    return apply_pixel_augmentations(apply_warp(cutouts, params), params)
 
 
 def augment(cutouts: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

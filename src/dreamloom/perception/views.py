@@ -12,7 +12,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from dreamloom.perception.adapter import Perceptor
-from dreamloom.perception.augment import AugmentParams, apply_augmentations, sample_augmentations
+from dreamloom.perception.augment import AugmentParams, apply_pixel_augmentations, apply_warp, sample_augmentations
 from dreamloom.perception.cutouts import CutoutParams, CutoutSettings, apply_cutouts, sample_cutouts
 
 __all__ = ["PerceptorDraw", "draw_views", "embed_views"]
@@ -59,9 +59,11 @@ def embed_views(
 ) -> torch.Tensor:
     """Cut, augment and embed all cutouts of ``draw`` as one batch. Shape: [1, 3, H, W] -> [n, D].
 
-    The augmentations are recomputed in the backward pass instead of keeping their dozen cutout-sized
-    intermediates (about 250 MB at 40 cutouts); they are deterministic given ``draw``, and cheap.
+    The colour jitter, erasing and noise are recomputed in the backward pass instead of keeping their dozen
+    cutout-sized intermediates (about 250 MB at 40 cutouts); they are deterministic given ``draw``, and cheap.
+    The warp is not: its backward keeps only its input, so recomputing it would cost time and save nothing.
     """
     cutouts = apply_cutouts(image, draw.cutouts, perceptor.input_size, settings.border_mode)
-    augmented = checkpoint(apply_augmentations, cutouts, draw.augment, use_reentrant=False)
+    warped = apply_warp(cutouts, draw.augment)
+    augmented = checkpoint(apply_pixel_augmentations, warped, draw.augment, use_reentrant=False)
     return perceptor.encode_image(augmented)
