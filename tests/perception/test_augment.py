@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from gradient_check import value_and_input_gradient
 
 from dreamloom.perception.augment import (
     AugmentParams,
@@ -86,14 +87,8 @@ def test_colour_jitter_skips_only_the_cutouts_its_draw_leaves_unchanged(saturati
     neutral = _neutral(4, 8)
     saturation, hue = torch.tensor(saturation, dtype=torch.float64), torch.tensor(hue, dtype=torch.float64)
     params = AugmentParams(neutral.warp, saturation, hue, neutral.erase, neutral.noise)
-    upstream = torch.linspace(-1, 1, cutouts.numel(), dtype=torch.float64).view_as(cutouts)
-    results = []
-    for function in (lambda x: apply_augmentations(x, params), lambda x: jitter_colour(x, saturation, hue)):
-        leaf = cutouts.clone().requires_grad_(True)
-        out = function(leaf)
-        (out * upstream).sum().backward()
-        results.append((out.detach(), leaf.grad))
-    (value, grad), (expected, expected_grad) = results
+    value, grad = value_and_input_gradient(lambda x: apply_augmentations(x, params), cutouts)
+    expected, expected_grad = value_and_input_gradient(lambda x: jitter_colour(x, saturation, hue), cutouts)
     assert torch.allclose(value, expected, atol=1e-12)
     assert torch.allclose(grad, expected_grad, atol=1e-12)
     drawn = (saturation != 1) | (hue != 0)
